@@ -1,0 +1,36 @@
+// Installing what the local stack needs from Debian's packages, or saying in one line what to install.
+import { spawnSync } from "node:child_process";
+import { InfraError, runTool } from "./process.ts";
+
+function installed(pkg: string): boolean {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
+  const result = spawnSync("dpkg-query", ["-W", "-f=${Status}", pkg], { encoding: "utf8" });
+  return result.status === 0 && result.stdout.endsWith("install ok installed");
+}
+
+function onPath(command: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
+}
+
+let updated = false;
+
+/** Makes sure `command` exists, installing Debian package `pkg` when we are root. */
+export function ensureCommand(command: string, pkg: string, say: (line: string) => void): void {
+  if (onPath(command)) return;
+  ensurePackage(pkg, say);
+  if (!onPath(command)) throw new InfraError(`'${command}' is still missing after installing ${pkg}`);
+}
+
+export function ensurePackage(pkg: string, say: (line: string) => void): void {
+  if (installed(pkg)) return;
+  if (process.getuid?.() !== 0) {
+    throw new InfraError(`${pkg} is not installed; run: sudo apt-get install -y ${pkg}`);
+  }
+  say(`installing Debian package ${pkg}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  if (!updated) {
+    runTool("apt-get", ["update", "-qq"], { env, what: "apt-get update" });
+    updated = true;
+  }
+  runTool("apt-get", ["install", "-y", "-qq", "--no-install-recommends", pkg], { env, what: `apt-get install ${pkg}` });
+}

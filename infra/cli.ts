@@ -1,0 +1,65 @@
+// `npm run infra -- <command>`: the local stack without Docker.
+//
+//   up [server...]     install, build and start what is down; wait until each answers
+//   status             each server: up / down / not answering
+//   down [server...]   stop gracefully (bounded wait, then kill); data is kept
+//   reset              down, then wipe the data
+//   logs <server> [n]  the last n lines (default 100) of a server's log
+import fs from "node:fs";
+import { ConfigError, loadConfig } from "../shared/config.ts";
+import { InfraError } from "./process.ts";
+import { down, formatRow, logFile, reset, SERVERS, status, up } from "./stack.ts";
+
+const say = (line: string) => console.log(`[infra] ${line}`);
+
+const usage = `usage: npm run infra -- <up|status|down|reset|logs> [server...]
+servers: ${SERVERS.map((s) => s.name).join(", ")}`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const config = loadConfig();
+  switch (command) {
+    case "up": {
+      say(`state folder ${config.stateDir}, cache ${config.cacheDir}`);
+      const started = Date.now();
+      await up(config, rest, say, (row) => console.log(formatRow(row)));
+      say(`local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return 0;
+    }
+    case "status": {
+      const rows = await status(config, rest);
+      for (const row of rows) console.log(formatRow(row));
+      return rows.every((row) => row.state === "up") ? 0 : 3;
+    }
+    case "down":
+      for (const row of await down(config, rest, say)) console.log(formatRow(row));
+      return 0;
+    case "reset":
+      for (const row of await reset(config, say)) console.log(formatRow(row));
+      say(`data wiped under ${config.stateDir}`);
+      return 0;
+    case "logs": {
+      const [name, lines = "100"] = rest;
+      if (!name) throw new InfraError(`logs needs a server name\n${usage}`);
+      const file = logFile(config, name);
+      if (!fs.existsSync(file)) throw new InfraError(`${name} has no log yet (${file})`);
+      const text = fs.readFileSync(file, "utf8").trimEnd().split("\n");
+      console.log(text.slice(-Number(lines)).join("\n"));
+      return 0;
+    }
+    default:
+      console.error(usage);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof InfraError || error instanceof ConfigError) {
+      console.error(`infra: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  },
+);

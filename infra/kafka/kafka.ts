@@ -1,0 +1,120 @@
+// Apache Kafka 4.1, single-node KRaft. No Debian or npm package ships the broker, so its jars come
+// from Maven Central (infra/kafka/pom.xml), collected once into the user-level cache.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { KafkaJS } from "@confluentinc/kafka-javascript";
+import { ensureCommand } from "../apt.ts";
+import { runTool, startDetached } from "../process.ts";
+import type { Server, ServerContext } from "../server.ts";
+
+const VERSION = "4.1.1";
+const here = import.meta.dirname;
+
+const libsDir = (ctx: ServerContext) => path.join(ctx.config.cacheDir, `kafka-${VERSION}`, "libs");
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\$\{(\w+)\}/g, (_, name: string) => values[name] ?? "");
+}
+
+export const kafkaServer: Server = {
+  name: "kafka",
+  version: () => VERSION,
+  dependsOn: [],
+  stopGraceMs: 30_000,
+  ports: (config) => [
+    { port: config.kafka.port, env: "KAFKA_PORT" },
+    { port: config.kafka.controllerPort, env: "KAFKA_CONTROLLER_PORT" },
+  ],
+  address: (config) => `127.0.0.1:${config.kafka.port}`,
+  marker: (ctx) => path.join(ctx.runDir, "server.properties"),
+
+  async provision(ctx) {
+    ensureCommand("java", "openjdk-17-jre-headless", ctx.say);
+    const libs = libsDir(ctx);
+    if (!fs.existsSync(libs)) {
+      ensureCommand("mvn", "maven", ctx.say);
+      ctx.say(`collecting Kafka ${VERSION} jars from Maven Central into ${libs} (about 30 s)`);
+      const staging = `${libs}.partial-${process.pid}`;
+      fs.rmSync(staging, { recursive: true, force: true });
+      runTool(
+        "mvn",
+        [
+          "-q",
+          "-B",
+          "-f",
+          path.join(here, "pom.xml"),
+          "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
+          `-DoutputDirectory=${staging}`,
+        ],
+        { what: "collecting Kafka's jars with Maven" },
+      );
+      fs.renameSync(staging, libs);
+    }
+    fs.mkdirSync(ctx.runDir, { recursive: true });
+    fs.mkdirSync(ctx.dataDir, { recursive: true });
+    const properties = fill(fs.readFileSync(path.join(here, "server.properties"), "utf8"), {
+      KAFKA_PORT: String(ctx.config.kafka.port),
+      KAFKA_CONTROLLER_PORT: String(ctx.config.kafka.controllerPort),
+      DATA_DIR: ctx.dataDir,
+    });
+    const propertiesFile = path.join(ctx.runDir, "server.properties");
+    fs.writeFileSync(propertiesFile, properties);
+    fs.copyFileSync(path.join(here, "log4j2.properties"), path.join(ctx.runDir, "log4j2.properties"));
+    if (!fs.existsSync(path.join(ctx.dataDir, "meta.properties"))) {
+      // A cluster id is 16 random bytes in URL-safe base64, what `kafka-storage random-uuid` prints.
+      const clusterId = crypto.randomBytes(16).toString("base64url");
+      ctx.say(`formatting Kafka storage in ${ctx.dataDir}`);
+      runTool(
+        "java",
+        [
+          "-cp",
+          `${libs}/*`,
+          `-Dlog4j2.configurationFile=${path.join(ctx.runDir, "log4j2.properties")}`,
+          "kafka.tools.StorageTool",
+          "format",
+          "-t",
+          clusterId,
+          "-c",
+          propertiesFile,
+        ],
+        { what: "formatting Kafka storage" },
+      );
+    }
+  },
+
+  async start(ctx) {
+    return startDetached({
+      command: "java",
+      args: [
+        "-Xms128m",
+        "-Xmx512m",
+        "-XX:+UseG1GC",
+        `-Dlog4j2.configurationFile=${path.join(ctx.runDir, "log4j2.properties")}`,
+        "-cp",
+        `${libsDir(ctx)}/*`,
+        "kafka.Kafka",
+        path.join(ctx.runDir, "server.properties"),
+      ],
+      pidFile: ctx.pidFile,
+      logFile: ctx.logFile,
+    });
+  },
+
+  async ping(ctx) {
+    // A metadata request through the same client the services use.
+    const admin = new KafkaJS.Kafka({
+      kafkaJS: {
+        brokers: [`127.0.0.1:${ctx.config.kafka.port}`],
+        connectionTimeout: 1000,
+        logLevel: KafkaJS.logLevel.NOTHING,
+      },
+    }).admin();
+    await admin.connect();
+    try {
+      await admin.listTopics({ timeout: 2000 });
+    } finally {
+      await admin.disconnect();
+    }
+  },
+};

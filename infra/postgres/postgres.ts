@@ -1,0 +1,114 @@
+// PostgreSQL 15 from the machine's Debian package, run as the project's own cluster: its own data
+// folder and loopback port. PostgreSQL refuses to run as root, so as root the cluster belongs to the
+// `postgres` user.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import postgres from "postgres";
+import { ensurePackage } from "../apt.ts";
+import { InfraError, runTool, startDetached } from "../process.ts";
+import type { Server, ServerContext } from "../server.ts";
+
+const MAJOR = "15";
+const binDir = `/usr/lib/postgresql/${MAJOR}/bin`;
+const bin = (name: string) => path.join(binDir, name);
+
+/** The databases the project uses on this server: the writer's and FerretDB's. */
+const DATABASES = ["cqrs", "ferretdb"];
+
+function owner(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  const out = spawnSync("getent", ["passwd", "postgres"], { encoding: "utf8" }).stdout.split(":");
+  const uid = Number(out[2]);
+  const gid = Number(out[3]);
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) {
+    throw new InfraError("there is no 'postgres' user to run PostgreSQL as; install postgresql-15");
+  }
+  return { uid, gid };
+}
+
+function maintenanceUrl(ctx: ServerContext): string {
+  return `postgres://postgres@127.0.0.1:${ctx.config.postgres.port}/postgres`;
+}
+
+export const postgresServer: Server = {
+  name: "postgres",
+  version: () => {
+    if (!fs.existsSync(bin("postgres"))) return MAJOR;
+    const out = runTool(bin("postgres"), ["--version"], { what: "postgres --version" });
+    return out.match(/\d+\.\d+/)?.[0] ?? MAJOR;
+  },
+  dependsOn: [],
+  stopGraceMs: 20_000,
+  // SIGINT is PostgreSQL's "fast" shutdown: it ends client sessions and checkpoints. SIGTERM would
+  // wait for every client (FerretDB, a running `npm start`) to leave on its own.
+  stopSignal: "SIGINT",
+  ports: (config) => [{ port: config.postgres.port, env: "POSTGRES_PORT" }],
+  address: (config) => `127.0.0.1:${config.postgres.port}`,
+  marker: (ctx) => ctx.dataDir,
+
+  async provision(ctx) {
+    if (!fs.existsSync(bin("postgres"))) ensurePackage(`postgresql-${MAJOR}`, ctx.say);
+    if (fs.existsSync(path.join(ctx.dataDir, "PG_VERSION"))) return;
+    const user = owner();
+    // Only the data folder itself is private: `recursive` would give the parents mode 0700 too.
+    fs.mkdirSync(path.dirname(ctx.dataDir), { recursive: true });
+    fs.mkdirSync(ctx.dataDir, { recursive: true, mode: 0o700 });
+    if (user.uid !== undefined && user.gid !== undefined) fs.chownSync(ctx.dataDir, user.uid, user.gid);
+    const reachable = spawnSync("test", ["-w", ctx.dataDir], user);
+    if (reachable.status !== 0) {
+      throw new InfraError(
+        `the 'postgres' user cannot reach ${ctx.dataDir} (a parent folder is closed to it); ` +
+          "set CQRS_STATE_DIR to a folder it can traverse, or move the checkout",
+      );
+    }
+    ctx.say(`initialising a PostgreSQL cluster in ${ctx.dataDir}`);
+    runTool(bin("initdb"), ["-D", ctx.dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"], {
+      ...user,
+      what: "initdb",
+    });
+  },
+
+  async start(ctx) {
+    return startDetached({
+      command: bin("postgres"),
+      args: [
+        "-D",
+        ctx.dataDir,
+        "-p",
+        String(ctx.config.postgres.port),
+        "-k",
+        ctx.dataDir,
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        "max_connections=300",
+      ],
+      pidFile: ctx.pidFile,
+      logFile: ctx.logFile,
+      ...owner(),
+    });
+  },
+
+  async ping(ctx) {
+    const sql = postgres(maintenanceUrl(ctx), { max: 1, connect_timeout: 2, onnotice: () => {} });
+    try {
+      await sql`select 1`;
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  },
+
+  async afterReady(ctx) {
+    const sql = postgres(maintenanceUrl(ctx), { max: 1, onnotice: () => {} });
+    try {
+      const existing = await sql<{ datname: string }[]>`select datname from pg_database`;
+      const names = new Set(existing.map((row) => row.datname));
+      for (const name of DATABASES) {
+        if (!names.has(name)) await sql.unsafe(`create database "${name}"`);
+      }
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  },
+};

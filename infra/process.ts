@@ -1,0 +1,163 @@
+// Processes of the local stack: started detached with output to a log file, tracked by a pid file,
+// recognised by their command line (so a stale pid file reused by another process is not trusted),
+// and stopped with SIGTERM, a bounded wait, then SIGKILL.
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+
+export class InfraError extends Error {
+  override name = "InfraError";
+}
+
+export interface ProcessFiles {
+  pidFile: string;
+  logFile: string;
+}
+
+/** The command line of a live process, or undefined if there is none with that pid. */
+function commandLine(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return undefined;
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
+/** The pid recorded in `pidFile` if that process is alive and its command line contains `marker`. */
+export function runningPid(pidFile: string, marker: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const cmd = commandLine(pid);
+  if (cmd === undefined || !cmd.includes(marker) || isZombie(pid)) return undefined;
+  return pid;
+}
+
+export interface StartOptions extends ProcessFiles {
+  command: string;
+  args: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  uid?: number;
+  gid?: number;
+}
+
+/** Starts a server detached from us (it outlives this script), appending its output to its log. */
+export function startDetached(options: StartOptions): number {
+  fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
+  const log = fs.openSync(options.logFile, "a");
+  try {
+    fs.writeSync(log, `\n--- started ${new Date().toISOString()}: ${options.command} ${options.args.join(" ")}\n`);
+    const child = spawn(options.command, options.args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ["ignore", log, log],
+      uid: options.uid,
+      gid: options.gid,
+    });
+    if (child.pid === undefined) throw new InfraError(`could not start ${options.command}`);
+    child.unref();
+    fs.writeFileSync(options.pidFile, `${child.pid}\n`);
+    return child.pid;
+  } finally {
+    fs.closeSync(log);
+  }
+}
+
+export function alive(pid: number): boolean {
+  return commandLine(pid) !== undefined && !isZombie(pid);
+}
+
+async function waitForExit(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!alive(pid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return !alive(pid);
+}
+
+/** SIGTERM (or `signal`), wait up to `graceMs`, then SIGKILL. Returns whether it had to kill. */
+export async function stopProcess(
+  pid: number,
+  graceMs: number,
+  signal: NodeJS.Signals = "SIGTERM",
+): Promise<"stopped" | "killed"> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return "stopped";
+  }
+  if (await waitForExit(pid, graceMs)) return "stopped";
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    return "stopped";
+  }
+  await waitForExit(pid, 5000);
+  return "killed";
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(true);
+    });
+  });
+}
+
+/** Runs a short command to completion; its output is returned, a failure is one clear InfraError. */
+export function runTool(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; what: string },
+): string {
+  const result = spawnSync(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    uid: options.uid,
+    gid: options.gid,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.error && (result.error as NodeJS.ErrnoException).code === "ENOENT") {
+    throw new InfraError(`${options.what}: '${command}' is not installed`);
+  }
+  if (result.status !== 0) {
+    const tail = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-15).join("\n");
+    throw new InfraError(`${options.what} failed (exit ${result.status}):\n${tail}`);
+  }
+  return result.stdout;
+}
+
+/** The last lines of a log file, for an error message. */
+export function logTail(logFile: string, lines = 20): string {
+  try {
+    return fs.readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}

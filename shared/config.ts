@@ -1,0 +1,103 @@
+// The one place where every address, port, credential and tunable has its name.
+//
+// Environment variables with defaults; the infra script, the three services and the tests all read
+// this module, so nothing disagrees about where a server is. The local stack listens on loopback
+// on non-default ports; in compose the same names point at the containers.
+import os from "node:os";
+import path from "node:path";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+const repoRoot = path.resolve(import.meta.dirname, "..");
+
+function text(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  return value === undefined || value === "" ? fallback : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name}=${raw} is not a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+const port = (env: Env, name: string, fallback: number) => integer(env, name, fallback, 1, 65535);
+
+export function loadConfig(env: Env = process.env) {
+  const cacheHome = text(env, "XDG_CACHE_HOME", path.join(os.homedir(), ".cache"));
+  const postgresPort = port(env, "POSTGRES_PORT", 55432);
+  const redisPort = port(env, "REDIS_PORT", 56379);
+  const kafkaPort = port(env, "KAFKA_PORT", 59092);
+  const ferretdbPort = port(env, "FERRETDB_PORT", 57017);
+  const otlpHttpPort = port(env, "JAEGER_OTLP_HTTP_PORT", 54318);
+  const queryPort = port(env, "JAEGER_QUERY_PORT", 56686);
+  const writerPort = port(env, "WRITER_PORT", 58051);
+  const readerPort = port(env, "READER_PORT", 58052);
+  return {
+    /** Server data, pid files and logs of the local stack: git-ignored, inside the checkout. */
+    stateDir: path.resolve(text(env, "CQRS_STATE_DIR", path.join(repoRoot, ".local"))),
+    /** Downloads and builds keyed by version, shared by every clone on this machine. */
+    cacheDir: path.resolve(text(env, "CQRS_CACHE_DIR", path.join(cacheHome, "cqrs-ts"))),
+    postgres: {
+      port: postgresPort,
+      /** The writer's database; FerretDB keeps its own database (`ferretdb`) on the same server. */
+      url: text(env, "POSTGRES_URL", `postgres://postgres@127.0.0.1:${postgresPort}/cqrs`),
+      ferretdbUrl: text(env, "FERRETDB_POSTGRES_URL", `postgres://postgres@127.0.0.1:${postgresPort}/ferretdb`),
+    },
+    redis: {
+      port: redisPort,
+      url: text(env, "REDIS_URL", `redis://127.0.0.1:${redisPort}`),
+      keyPrefix: text(env, "REDIS_KEY_PREFIX", "cqrs:"),
+      cacheTtlSeconds: integer(env, "CACHE_TTL_SECONDS", 300, 1, 86_400),
+    },
+    kafka: {
+      port: kafkaPort,
+      controllerPort: port(env, "KAFKA_CONTROLLER_PORT", 59093),
+      brokers: text(env, "KAFKA_BROKERS", `127.0.0.1:${kafkaPort}`),
+      topicPrefix: text(env, "KAFKA_TOPIC_PREFIX", ""),
+      partitions: integer(env, "KAFKA_PARTITIONS", 3, 1, 1000),
+      consumerGroup: text(env, "KAFKA_CONSUMER_GROUP", "reader-projections"),
+    },
+    mongodb: {
+      ferretdbPort,
+      url: text(env, "MONGODB_URL", `mongodb://127.0.0.1:${ferretdbPort}/`),
+      database: text(env, "MONGODB_DATABASE", "cqrs"),
+    },
+    jaeger: {
+      otlpHttpPort,
+      otlpGrpcPort: port(env, "JAEGER_OTLP_GRPC_PORT", 54317),
+      queryPort,
+      queryGrpcPort: port(env, "JAEGER_QUERY_GRPC_PORT", 56685),
+      healthPort: port(env, "JAEGER_HEALTH_PORT", 53133),
+      queryUrl: text(env, "JAEGER_QUERY_URL", `http://127.0.0.1:${queryPort}`),
+    },
+    otlpEndpoint: text(env, "OTEL_EXPORTER_OTLP_ENDPOINT", `http://127.0.0.1:${otlpHttpPort}`),
+    gateway: {
+      host: text(env, "GATEWAY_HOST", "127.0.0.1"),
+      port: port(env, "GATEWAY_PORT", 8080),
+      /** Deadline of every gRPC call the gateway makes. */
+      grpcDeadlineMs: integer(env, "GRPC_DEADLINE_MS", 5000, 1, 600_000),
+    },
+    writer: {
+      host: text(env, "WRITER_HOST", "127.0.0.1"),
+      port: writerPort,
+      address: text(env, "WRITER_ADDRESS", `127.0.0.1:${writerPort}`),
+      relayPollMs: integer(env, "OUTBOX_POLL_MS", 2000, 10, 600_000),
+    },
+    reader: {
+      host: text(env, "READER_HOST", "127.0.0.1"),
+      port: readerPort,
+      address: text(env, "READER_ADDRESS", `127.0.0.1:${readerPort}`),
+    },
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;
