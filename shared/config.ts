@@ -90,12 +90,17 @@ export function loadConfig(env: Env = process.env) {
       host: text(env, "WRITER_HOST", "127.0.0.1"),
       port: writerPort,
       address: text(env, "WRITER_ADDRESS", `127.0.0.1:${writerPort}`),
+      /** /healthz, /readyz (and later /metrics). */
+      httpPort: port(env, "WRITER_HTTP_PORT", 58081),
       relayPollMs: integer(env, "OUTBOX_POLL_MS", 2000, 10, 600_000),
     },
     reader: {
       host: text(env, "READER_HOST", "127.0.0.1"),
       port: readerPort,
       address: text(env, "READER_ADDRESS", `127.0.0.1:${readerPort}`),
+      httpPort: port(env, "READER_HTTP_PORT", 58082),
+      /** How long a query may wait for the projection to reach a requested version. */
+      minVersionWaitMs: integer(env, "MIN_VERSION_WAIT_MS", 2000, 0, 60_000),
     },
   };
 }

@@ -1,0 +1,70 @@
+// `npm test`: brings up the local stack, then runs every test with node:test in one run, unit
+// first, then integration, then end to end. Test files find the stack through shared/config.ts and
+// isolate their data by CQRS_TEST_RUN_ID. Extra arguments narrow the run to files whose path
+// contains one of them (e.g. `npm test -- products`).
+
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { down, formatRow, up } from "../infra/stack.ts";
+import { loadConfig } from "../shared/config.ts";
+
+const root = path.resolve(import.meta.dirname, "..");
+const say = (line: string) => console.log(`[test] ${line}`);
+
+const LAYERS = ["unit", "int", "e2e"] as const;
+
+function testFiles(filters: string[]): string[] {
+  const all = fs
+    .globSync("**/*.spec.ts", { cwd: root, exclude: (name) => name === "node_modules" || name === ".local" })
+    .sort();
+  const layer = (file: string) => LAYERS.findIndex((name) => file.endsWith(`.${name}.spec.ts`));
+  return all
+    .filter((file) => layer(file) >= 0)
+    .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
+    .sort((a, b) => layer(a) - layer(b) || a.localeCompare(b));
+}
+
+async function main(): Promise<number> {
+  const filters = process.argv.slice(2);
+  const files = testFiles(filters);
+  if (files.length === 0) {
+    say(`no test file matches ${filters.join(" ")}`);
+    return 1;
+  }
+  const config = loadConfig();
+  say("bringing up the local stack");
+  const rows = await up(
+    config,
+    [],
+    (line) => console.log(`[infra] ${line}`),
+    (row) => console.log(formatRow(row)),
+  );
+  const startedHere = rows.filter((row) => row.state === "started").map((row) => row.name);
+
+  const runId = process.env.CQRS_TEST_RUN_ID ?? `r${Date.now().toString(36)}${process.pid.toString(36)}`;
+  say(`running ${files.length} test files (run id ${runId})`);
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ["--test", "--test-concurrency=1", "--test-timeout=300000", "--test-reporter=spec", ...files],
+      { cwd: root, stdio: "inherit", env: { ...process.env, CQRS_TEST_RUN_ID: runId } },
+    );
+    child.on("exit", (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0)));
+  });
+
+  // On CI nothing outlives the run; on a developer's machine the stack stays up for the next run.
+  if (process.env.CI === "true" && startedHere.length > 0) {
+    say(`stopping the servers this run started: ${startedHere.join(", ")}`);
+    await down(config, startedHere, say);
+  }
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`test: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
