@@ -106,3 +106,29 @@ export function loadConfig(env: Env = process.env) {
 }
 
 export type Config = ReturnType<typeof loadConfig>;
+
+/**
+ * The variables each service reads to find its peers and servers. compose.yaml must set each of
+ * them for that service (its defaults point at the local stack on loopback); a test checks it.
+ */
+export const SERVICE_ENV = {
+  gateway: ["GATEWAY_HOST", "GATEWAY_PORT", "WRITER_ADDRESS", "READER_ADDRESS", "OTEL_EXPORTER_OTLP_ENDPOINT"],
+  writer: [
+    "WRITER_HOST",
+    "WRITER_PORT",
+    "WRITER_HTTP_PORT",
+    "POSTGRES_URL",
+    "KAFKA_BROKERS",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+  ],
+  reader: [
+    "READER_HOST",
+    "READER_PORT",
+    "READER_HTTP_PORT",
+    "MONGODB_URL",
+    "MONGODB_DATABASE",
+    "REDIS_URL",
+    "KAFKA_BROKERS",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+  ],
+} as const;
