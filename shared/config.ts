@@ -93,6 +93,8 @@ export function loadConfig(env: Env = process.env) {
       /** /healthz, /readyz (and later /metrics). */
       httpPort: port(env, "WRITER_HTTP_PORT", 58081),
       relayPollMs: integer(env, "OUTBOX_POLL_MS", 2000, 10, 600_000),
+      /** drizzle-kit's migrations, applied at start (beside the bundle in the image). */
+      migrationsDir: path.resolve(text(env, "MIGRATIONS_DIR", path.join(repoRoot, "drizzle"))),
     },
     reader: {
       host: text(env, "READER_HOST", "127.0.0.1"),

@@ -1,0 +1,59 @@
+// CreateProduct: POST /api/v1/products -> 201 {id, version} with Location and ETag; 409 if the sku is taken.
+import { Hono } from "hono";
+import * as v from "valibot";
+import {
+  type CreateProductRequest,
+  type CreateProductResponse,
+  WriterServiceService,
+} from "../../../proto/gen/writer/v1/writer.ts";
+import { defineFunction } from "../../../shared/function.ts";
+import { etag } from "../../../shared/http.ts";
+import { readJson } from "../../../shared/problem.ts";
+import { parseInput } from "../../../shared/validation.ts";
+import { fields } from "../product.ts";
+import { execute } from "../product-store.ts";
+
+/** The HTTP body: unknown fields are refused; description, stock and tags have defaults. */
+export const CreateProductBody = v.strictObject({
+  sku: fields.sku,
+  name: fields.name,
+  description: v.optional(fields.description, ""),
+  priceCents: fields.priceCents,
+  currency: fields.currency,
+  stock: v.optional(fields.stock, 0),
+  tags: v.optional(fields.tags, []),
+});
+
+/** The gRPC request, validated again by the writer. */
+export const CreateProductRequestSchema = v.object({
+  sku: fields.sku,
+  name: fields.name,
+  description: fields.description,
+  priceCents: fields.priceCents,
+  currency: fields.currency,
+  stock: fields.stock,
+  tags: fields.tags,
+}) satisfies v.GenericSchema<unknown, CreateProductRequest>;
+
+export const createProduct = defineFunction({
+  name: "CreateProduct",
+  tier: "writer",
+  description: "Create a product; its sku must not be taken by a live product.",
+  method: WriterServiceService.createProduct,
+  request: CreateProductRequestSchema,
+  handler:
+    (deps) =>
+    async (request): Promise<CreateProductResponse> => {
+      const id = deps.newId();
+      const state = await execute(deps, id, { type: "CreateProduct", id, fields: request, now: deps.clock() });
+      return { id: state.id, version: state.version };
+    },
+  http: (call) =>
+    new Hono().post("/api/v1/products", async (c) => {
+      const body = parseInput(CreateProductBody, await readJson(c));
+      const created = await call(body);
+      c.header("Location", `/api/v1/products/${created.id}`);
+      c.header("ETag", etag(created.version));
+      return c.json(created, 201);
+    }),
+});

@@ -1,0 +1,144 @@
+// The product aggregate: its field rules, its events, and the pure decision of each command
+// (emmett's decide/evolve): given the current state and a command, which event happens, or which
+// domain error. No I/O here; the handlers load state and persist what `decide` returns.
+import * as v from "valibot";
+import { DomainError, notFound, preconditionFailed } from "../../shared/errors.ts";
+
+export const AGGREGATE = "product";
+
+const PRICE_MAX = 1_000_000_000_000; // 10^12 minor units: far above any price, far below 2^53
+const STOCK_MAX = 1_000_000_000;
+
+export const fields = {
+  sku: v.pipe(
+    v.string(),
+    v.trim(),
+    v.minLength(1, "sku must not be empty"),
+    v.maxLength(64, "sku is at most 64 characters"),
+    v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "sku may hold letters, digits, '.', '_' and '-'"),
+  ),
+  name: v.pipe(
+    v.string(),
+    v.trim(),
+    v.minLength(1, "name must not be empty"),
+    v.maxLength(200, "name is at most 200 characters"),
+  ),
+  description: v.pipe(v.string(), v.maxLength(2000, "description is at most 2000 characters")),
+  priceCents: v.pipe(
+    v.number(),
+    v.integer("priceCents must be a whole number of minor units"),
+    v.minValue(0, "priceCents must not be negative"),
+    v.maxValue(PRICE_MAX, `priceCents is at most ${PRICE_MAX}`),
+  ),
+  currency: v.pipe(v.string(), v.regex(/^[A-Z]{3}$/, "currency is an ISO 4217 code such as EUR")),
+  stock: v.pipe(
+    v.number(),
+    v.integer("stock must be a whole number"),
+    v.minValue(0, "stock must not be negative"),
+    v.maxValue(STOCK_MAX, `stock is at most ${STOCK_MAX}`),
+  ),
+  tags: v.pipe(
+    v.array(
+      v.pipe(
+        v.string(),
+        v.trim(),
+        v.toLowerCase(),
+        v.minLength(1, "a tag must not be empty"),
+        v.maxLength(40, "a tag is at most 40 characters"),
+      ),
+    ),
+    v.maxLength(20, "at most 20 tags"),
+    v.transform((tags) => [...new Set(tags)]),
+  ),
+};
+
+export const Id = v.pipe(v.string(), v.uuid("must be a UUID"));
+export const Version = v.pipe(v.number(), v.integer(), v.minValue(1, "versions start at 1"));
+
+export interface ProductFields {
+  sku: string;
+  name: string;
+  description: string;
+  priceCents: number;
+  currency: string;
+  stock: number;
+  tags: string[];
+}
+
+export interface ProductState extends ProductFields {
+  id: string;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  deleted: boolean;
+}
+
+export type ProductCommand =
+  | { type: "CreateProduct"; id: string; fields: ProductFields; now: Date }
+  | { type: "UpdateProduct"; patch: Partial<ProductFields>; expectedVersion?: number; now: Date }
+  | { type: "DeleteProduct"; expectedVersion?: number; now: Date };
+
+export type ProductEventType = "ProductCreated" | "ProductUpdated" | "ProductDeleted";
+
+export interface ProductEvent {
+  type: ProductEventType;
+  /** The state after the event: what the envelope's `data` carries. */
+  state: ProductState;
+}
+
+function checkExists(state: ProductState | undefined): ProductState {
+  if (!state || state.deleted) throw notFound("no such product");
+  return state;
+}
+
+function checkVersion(state: ProductState, expected: number | undefined): void {
+  if (expected !== undefined && expected !== state.version) {
+    throw preconditionFailed(`the product is at version ${state.version}, not ${expected}`);
+  }
+}
+
+export function decide(command: ProductCommand, state: ProductState | undefined): ProductEvent {
+  switch (command.type) {
+    case "CreateProduct": {
+      if (state) throw new DomainError("conflict", "a product with this id exists");
+      const created = { id: command.id, ...command.fields, version: 1, createdAt: command.now, updatedAt: command.now };
+      return { type: "ProductCreated", state: { ...created, deleted: false } };
+    }
+    case "UpdateProduct": {
+      const current = checkExists(state);
+      checkVersion(current, command.expectedVersion);
+      const next = { ...current, ...command.patch, version: current.version + 1, updatedAt: command.now };
+      return { type: "ProductUpdated", state: next };
+    }
+    case "DeleteProduct": {
+      const current = checkExists(state);
+      checkVersion(current, command.expectedVersion);
+      return {
+        type: "ProductDeleted",
+        state: { ...current, version: current.version + 1, updatedAt: command.now, deleted: true },
+      };
+    }
+    default: {
+      const unknown: never = command;
+      throw new DomainError("invalid_input", `unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** The event's `data`: the full state after the change, timestamps as RFC 3339 strings. */
+export function eventData(state: ProductState): Record<string, unknown> {
+  return {
+    id: state.id,
+    sku: state.sku,
+    name: state.name,
+    description: state.description,
+    priceCents: state.priceCents,
+    currency: state.currency,
+    stock: state.stock,
+    tags: state.tags,
+    version: state.version,
+    createdAt: state.createdAt.toISOString(),
+    updatedAt: state.updatedAt.toISOString(),
+    deleted: state.deleted,
+  };
+}

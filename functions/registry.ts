@@ -1,0 +1,14 @@
+// The one list: every command and query, and every projection. Each function module carries its
+// tier, its gRPC method and its HTTP routes; the services mount from here.
+import { createProduct } from "./products/create-product/create-product.ts";
+import { deleteProduct } from "./products/delete-product/delete-product.ts";
+import { getProduct } from "./products/get-product/get-product.ts";
+import { productProjection } from "./products/product-read-model.ts";
+import { searchProducts } from "./products/search-products/search-products.ts";
+import { updateProduct } from "./products/update-product/update-product.ts";
+
+export const writerFunctions = [createProduct, updateProduct, deleteProduct];
+export const readerFunctions = [getProduct, searchProducts];
+export const allFunctions = [...writerFunctions, ...readerFunctions];
+
+export const projections = [productProjection];

@@ -1,0 +1,79 @@
+// The reader's composition root: MongoDB read model, Redis cache, the projections consuming Kafka,
+// and the query functions served over gRPC.
+import * as grpc from "@grpc/grpc-js";
+import { MongoClient } from "mongodb";
+import { projections, readerFunctions } from "../../functions/registry.ts";
+import { connectCache } from "../../shared/cache.ts";
+import type { Config } from "../../shared/config.ts";
+import { listen } from "../../shared/grpc.ts";
+import { healthRoutes, serveHttp } from "../../shared/health.ts";
+import { kafkaClient } from "../../shared/kafka.ts";
+import type { Log } from "../../shared/log.ts";
+import { type ProjectionRunner, startProjections } from "../../shared/projection-consumer.ts";
+import type { ReaderDeps } from "../../shared/tiers.ts";
+
+export interface Reader {
+  grpcPort: number;
+  httpPort: number;
+  deps: ReaderDeps;
+  projections: ProjectionRunner;
+  stop(): Promise<void>;
+}
+
+export async function startReader(config: Config, log: Log): Promise<Reader> {
+  const mongo = new MongoClient(config.mongodb.url, { serverSelectionTimeoutMS: 5000 });
+  await mongo.connect();
+  const readModel = mongo.db(config.mongodb.database);
+  const cache = await connectCache({
+    url: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    ttlSeconds: config.redis.cacheTtlSeconds,
+    log,
+  });
+  const deps: ReaderDeps = {
+    readModel,
+    cache,
+    clock: () => new Date(),
+    minVersionWaitMs: config.reader.minVersionWaitMs,
+  };
+
+  const runner = await startProjections({
+    kafka: kafkaClient(config.kafka.brokers, "reader"),
+    topicPrefix: config.kafka.topicPrefix,
+    groupId: config.kafka.consumerGroup,
+    partitions: config.kafka.partitions,
+    projections,
+    deps: { readModel, cache },
+    log,
+  });
+
+  const server = new grpc.Server();
+  for (const fn of readerFunctions) fn.serve(server, deps, log);
+  const grpcPort = await listen(server, config.reader.host, config.reader.port);
+  const http = await serveHttp(
+    healthRoutes(async () => {
+      await readModel.command({ ping: 1 });
+    }),
+    config.reader.host,
+    config.reader.httpPort,
+  );
+  log({
+    msg: "reader listening",
+    grpc: `${config.reader.host}:${grpcPort}`,
+    http: `${config.reader.host}:${http.port}`,
+  });
+
+  return {
+    grpcPort,
+    httpPort: http.port,
+    deps,
+    projections: runner,
+    async stop() {
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await http.close();
+      await runner.stop();
+      await cache.close();
+      await mongo.close();
+    },
+  };
+}

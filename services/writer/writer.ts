@@ -1,0 +1,98 @@
+// The writer's composition root: PostgreSQL (migrated at start), the outbox relay to Kafka, and the
+// command functions served over gRPC. Returns a handle that stops everything in order.
+import * as grpc from "@grpc/grpc-js";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import { v7 as uuidv7 } from "uuid";
+import { writerFunctions } from "../../functions/registry.ts";
+import type { Config } from "../../shared/config.ts";
+import * as schema from "../../shared/db/schema.ts";
+import { listen } from "../../shared/grpc.ts";
+import { healthRoutes, serveHttp } from "../../shared/health.ts";
+import { connectProducer, kafkaClient } from "../../shared/kafka.ts";
+import type { Log } from "../../shared/log.ts";
+import { startRelay } from "../../shared/outbox-relay.ts";
+import type { WriterDeps } from "../../shared/tiers.ts";
+
+/** Creates the database named in `url` if it does not exist (a fresh compose volume, a test run). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const maintenance = new URL(url);
+  maintenance.pathname = "/postgres";
+  const sql = postgres(maintenance.toString(), { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql`select 1 as present from pg_database where datname = ${name}`;
+    if (!row) await sql.unsafe(`create database "${name.replaceAll('"', '""')}"`);
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+/** Applies drizzle-kit's migrations on a separate one-connection client. */
+export async function migrateDatabase(url: string, migrationsFolder: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await migrate(drizzle(sql), { migrationsFolder });
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+export interface Writer {
+  grpcPort: number;
+  httpPort: number;
+  deps: WriterDeps;
+  drainOutbox(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startWriter(config: Config, log: Log): Promise<Writer> {
+  await ensureDatabase(config.postgres.url);
+  await migrateDatabase(config.postgres.url, config.writer.migrationsDir);
+  const sql = postgres(config.postgres.url, { max: 20, onnotice: () => {} });
+  const deps: WriterDeps = { db: drizzle(sql, { schema }), clock: () => new Date(), newId: uuidv7 };
+
+  const kafka = kafkaClient(config.kafka.brokers, "writer");
+  const producer = await connectProducer(kafka);
+  const relay = await startRelay({
+    sql,
+    producer,
+    kafka,
+    topicPrefix: config.kafka.topicPrefix,
+    partitions: config.kafka.partitions,
+    pollMs: config.writer.relayPollMs,
+    log,
+  });
+
+  const server = new grpc.Server();
+  for (const fn of writerFunctions) fn.serve(server, deps, log);
+  const grpcPort = await listen(server, config.writer.host, config.writer.port);
+  const http = await serveHttp(
+    healthRoutes(async () => {
+      await sql`select 1`;
+    }),
+    config.writer.host,
+    config.writer.httpPort,
+  );
+  log({
+    msg: "writer listening",
+    grpc: `${config.writer.host}:${grpcPort}`,
+    http: `${config.writer.host}:${http.port}`,
+  });
+
+  return {
+    grpcPort,
+    httpPort: http.port,
+    deps,
+    drainOutbox: () => relay.drain(),
+    async stop() {
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await http.close();
+      await relay.stop();
+      await producer.disconnect();
+      await sql.end({ timeout: 5 });
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// Cache-aside in Redis with version-guarded writes (design.md §5). Each entry is a hash {v, b}:
+// `v` the newest version known, `b` the body at exactly that version. The projection raises `v`
+// (dropping an older body); a fill writes only a version at least `v`. So a reader that read an old
+// version before the projection applied a new one can never put the old one back. Redis being down
+// makes every call a miss or a no-op: queries get slower, never fail.
+import { createClient } from "redis";
+
+const FILL = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+local v = tonumber(ARGV[1])
+if v < cur then return 0 end
+if v == cur and redis.call('HEXISTS', KEYS[1], 'b') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'b', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+const INVALIDATE = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if tonumber(ARGV[1]) <= cur then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+export interface CacheHit {
+  version: number;
+  body: string;
+}
+
+export interface VersionedCache {
+  get(kind: string, id: string): Promise<CacheHit | undefined>;
+  /** Stores `body` at `version` unless the cache already knows a newer version. */
+  fill(kind: string, id: string, version: number, body: string): Promise<boolean>;
+  /** Records that `version` exists, dropping any older body. */
+  invalidate(kind: string, id: string, version: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export type Log = (entry: Record<string, unknown>) => void;
+
+export async function connectCache(opts: {
+  url: string;
+  keyPrefix: string;
+  ttlSeconds: number;
+  log: Log;
+}): Promise<VersionedCache> {
+  const client = createClient({
+    url: opts.url,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 1000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2000) },
+  });
+  let lastError = 0;
+  client.on("error", (error: unknown) => {
+    // A reconnecting client reports every failed attempt; one line every 10 s is enough.
+    if (Date.now() - lastError > 10_000) opts.log({ level: "warn", msg: "redis unavailable", err: String(error) });
+    lastError = Date.now();
+  });
+  await client
+    .connect()
+    .catch((error: unknown) => opts.log({ level: "warn", msg: "redis not reachable at start", err: String(error) }));
+  const key = (kind: string, id: string) => `${opts.keyPrefix}${kind}:${id}`;
+
+  async function guarded<T>(fallback: T, op: () => Promise<T>): Promise<T> {
+    if (!client.isReady) return fallback;
+    try {
+      return await op();
+    } catch (error) {
+      opts.log({ level: "warn", msg: "redis call failed", err: String(error) });
+      return fallback;
+    }
+  }
+
+  return {
+    get: (kind, id) =>
+      guarded(undefined, async () => {
+        const entry = await client.hGetAll(key(kind, id));
+        if (entry.b === undefined || entry.v === undefined) return undefined;
+        return { version: Number(entry.v), body: entry.b };
+      }),
+    fill: (kind, id, version, body) =>
+      guarded(false, async () => {
+        const result = await client.eval(FILL, {
+          keys: [key(kind, id)],
+          arguments: [String(version), body, String(opts.ttlSeconds)],
+        });
+        return result === 1;
+      }),
+    invalidate: (kind, id, version) =>
+      guarded(false, async () => {
+        const result = await client.eval(INVALIDATE, {
+          keys: [key(kind, id)],
+          arguments: [String(version), String(opts.ttlSeconds)],
+        });
+        return result === 1;
+      }),
+    close: async () => {
+      if (client.isOpen) client.destroy();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// The writer's PostgreSQL schema, the one module drizzle-kit reads (drizzle.config.ts). Migrations
+// generated from it live in drizzle/ and are applied when the writer starts.
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+/**
+ * The transactional outbox: each command writes its event here in the same transaction as the
+ * state change; the relay publishes unsent rows in id order and stamps `sent_at`.
+ */
+export const outbox = pgTable(
+  "outbox",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    eventId: uuid("event_id").notNull().unique(),
+    aggregateType: text("aggregate_type").notNull(),
+    aggregateId: uuid("aggregate_id").notNull(),
+    type: text("type").notNull(),
+    version: integer("version").notNull(),
+    /** The whole event envelope as published. */
+    envelope: jsonb("envelope").notNull(),
+    /** Kafka headers beyond event-type and event-id, e.g. the W3C trace context of the command. */
+    headers: jsonb("headers").$type<Record<string, string>>().notNull().default({}),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    sentAt: timestamp("sent_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [index("outbox_unsent_idx").on(table.id).where(sql`${table.sentAt} is null`)],
+);
+
+export const products = pgTable(
+  "products",
+  {
+    id: uuid("id").primaryKey(),
+    sku: text("sku").notNull(),
+    name: text("name").notNull(),
+    description: text("description").notNull(),
+    priceCents: bigint("price_cents", { mode: "number" }).notNull(),
+    currency: text("currency").notNull(),
+    stock: integer("stock").notNull(),
+    tags: text("tags").array().notNull(),
+    version: integer("version").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
+    /** A deleted product keeps its row (and version) so its sku is free again but its id stays gone. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [uniqueIndex("products_sku_live_idx").on(table.sku).where(sql`${table.deletedAt} is null`)],
+);

@@ -1,0 +1,88 @@
+// The thin gRPC shim between tiers: one generic server-side binding of a function to its unary
+// method, and one generic client call with a deadline. Generated code (proto/gen) supplies the
+// method definitions; nothing here knows any particular function.
+import * as grpc from "@grpc/grpc-js";
+import type * as v from "valibot";
+import { DomainError } from "./errors.ts";
+import { fromServiceError, toServiceError } from "./grpc-status.ts";
+import { parseInput } from "./validation.ts";
+
+/** What ts-proto generates for each unary method. */
+export interface UnaryMethod<Req, Res> {
+  path: string;
+  requestSerialize(value: Req): Buffer;
+  requestDeserialize(value: Buffer): Req;
+  responseSerialize(value: Res): Buffer;
+  responseDeserialize(value: Buffer): Res;
+}
+
+export type Logger = (entry: Record<string, unknown>) => void;
+
+/**
+ * Registers `handle` as the unary method `method` on `server`. The request is validated again here:
+ * gRPC is a trust boundary. Domain errors become their status; anything else is logged and INTERNAL.
+ */
+export function serveUnary<Req, Res>(
+  server: grpc.Server,
+  method: UnaryMethod<Req, Res>,
+  schema: v.GenericSchema<unknown, Req>,
+  handle: (request: Req) => Promise<Res>,
+  log: Logger,
+): void {
+  const handler: grpc.handleUnaryCall<Req, Res> = (call, callback) => {
+    Promise.resolve()
+      .then(() => handle(parseInput(schema, call.request)))
+      .then(
+        (response) => callback(null, response),
+        (error: unknown) => {
+          if (error instanceof DomainError) return callback(toServiceError(error));
+          log({ level: "error", msg: "unhandled error in rpc", rpc: method.path, err: String(error) });
+          callback({ code: grpc.status.INTERNAL, details: "internal error" });
+        },
+      );
+  };
+  server.register(method.path, handler, method.responseSerialize, method.requestDeserialize, "unary");
+}
+
+/** One unary call with a deadline; a failure is the DomainError it maps to. */
+export function callUnary<Req, Res>(
+  client: grpc.Client,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  deadlineMs: number,
+  metadata: grpc.Metadata = new grpc.Metadata(),
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      metadata,
+      { deadline: Date.now() + deadlineMs },
+      (error, response) => {
+        if (error) reject(fromServiceError(error));
+        else if (response === undefined) reject(new DomainError("internal", `empty response from ${method.path}`));
+        else resolve(response);
+      },
+    );
+  });
+}
+
+/** A plaintext client for the tier at `address` (tiers talk on a private network). */
+export function connectClient(address: string): grpc.Client {
+  return new grpc.Client(address, grpc.credentials.createInsecure(), {
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.enable_retries": 1,
+  });
+}
+
+/** Binds a gRPC server to host:port; resolves with the port actually bound (0 picks a free one). */
+export function listen(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => {
+      if (error) reject(error);
+      else resolve(bound);
+    });
+  });
+}

@@ -1,0 +1,42 @@
+// Small HTTP helpers the function routes share: path ids, query strings, version headers.
+import type { Context } from "hono";
+import * as v from "valibot";
+import { invalidInput } from "./errors.ts";
+import { parseInput } from "./validation.ts";
+
+const UuidParam = v.pipe(v.string(), v.uuid("must be a UUID"));
+
+/** The `:id` path parameter as a UUID, or a 400 naming it. */
+export function idParam(c: Context): string {
+  return parseInput(v.object({ id: UuidParam }), { id: c.req.param("id") }).id;
+}
+
+/** `"<n>"` (or weak `W/"<n>"`) in a version header; undefined when the header is absent. */
+export function versionHeader(c: Context, name: string): number | undefined {
+  const raw = c.req.header(name);
+  if (raw === undefined) return undefined;
+  const match = /^\s*(?:W\/)?"?([1-9]\d{0,14})"?\s*$/.exec(raw);
+  if (!match?.[1])
+    throw invalidInput(`${name} must be a version in quotes, e.g. "3"`, [
+      { path: name, message: 'expected "<version>"' },
+    ]);
+  return Number(match[1]);
+}
+
+export const etag = (version: number) => `"${version}"`;
+
+/** Query parameters as an object; a repeated parameter is a 400 (each takes one value). */
+export function queryObject(c: Context): Record<string, string> {
+  const all = c.req.queries();
+  const out: Record<string, string> = {};
+  for (const [name, values] of Object.entries(all)) {
+    if (values.length > 1)
+      throw invalidInput(`${name} is given more than once`, [{ path: name, message: "give it once" }]);
+    const [value] = values;
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/** A query string value as a whole number, or a 400 naming the parameter. */
+export const IntegerString = v.pipe(v.string(), v.regex(/^-?\d{1,16}$/, "must be a whole number"), v.transform(Number));

@@ -1,0 +1,53 @@
+// Kafka through the Confluent client (librdkafka) in its KafkaJS-compatible API.
+import { KafkaJS } from "@confluentinc/kafka-javascript";
+
+export type Producer = KafkaJS.Producer;
+export type Consumer = KafkaJS.Consumer;
+export type KafkaMessage = KafkaJS.KafkaMessage;
+
+export function kafkaClient(brokers: string, clientId: string): KafkaJS.Kafka {
+  return new KafkaJS.Kafka({
+    kafkaJS: { brokers: brokers.split(",").map((b) => b.trim()), clientId, logLevel: KafkaJS.logLevel.ERROR },
+  });
+}
+
+/** An idempotent producer with acks=all: no duplicates from retries, order kept per partition. */
+export async function connectProducer(kafka: KafkaJS.Kafka): Promise<Producer> {
+  const producer = kafka.producer({
+    "linger.ms": 2,
+    kafkaJS: { idempotent: true, acks: -1, maxInFlightRequests: 5 },
+  });
+  await producer.connect();
+  return producer;
+}
+
+/** Creates the topics that do not exist yet; an existing topic is left as it is. */
+export async function ensureTopics(kafka: KafkaJS.Kafka, topics: string[], partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic));
+    if (missing.length === 0) return;
+    try {
+      await admin.createTopics({
+        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })),
+      });
+    } catch (error) {
+      // Another service may have created it between our list and create.
+      if (!String(error).includes("already exists")) throw error;
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Kafka headers as plain strings (the client gives Buffers, possibly arrays). */
+export function headerStrings(headers: KafkaMessage["headers"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name] = first.toString();
+  }
+  return out;
+}

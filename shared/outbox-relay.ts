@@ -1,0 +1,126 @@
+// The outbox relay: publishes committed outbox rows to Kafka in id order and marks them sent.
+//
+// Woken by LISTEN/NOTIFY (the outbox trigger fires on commit), with a slow poll as a safety net for
+// a lost notification or a Kafka outage. Each drain runs in one transaction that first takes a
+// transaction-scoped advisory lock, so exactly one relay drains at a time however many writer
+// replicas run, and a crashed relay holds nothing. Rows are marked sent only after Kafka
+// acknowledged them (idempotent producer, acks=all), so a crash in between re-publishes: duplicates,
+// never losses; the projections apply each version once.
+import type { KafkaJS } from "@confluentinc/kafka-javascript";
+import type postgres from "postgres";
+import { topicFor } from "./events.ts";
+import { ensureTopics, type Producer } from "./kafka.ts";
+
+const RELAY_LOCK_KEY = 7_246_351_902; // any constant: names the relay's advisory lock
+const BATCH = 500;
+
+export type Log = (entry: Record<string, unknown>) => void;
+
+interface OutboxRow {
+  id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  type: string;
+  event_id: string;
+  envelope: unknown;
+  headers: Record<string, string>;
+}
+
+export interface Relay {
+  /** Drains now (used by tests and at start); resolves with how many rows were published. */
+  drain(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startRelay(opts: {
+  sql: postgres.Sql;
+  producer: Producer;
+  kafka: KafkaJS.Kafka;
+  topicPrefix: string;
+  partitions: number;
+  pollMs: number;
+  log: Log;
+}): Promise<Relay> {
+  const { sql, producer, log } = opts;
+  let running: Promise<number> | undefined;
+  let again = false;
+  let stopped = false;
+  const knownTopics = new Set<string>();
+
+  async function drainOnce(): Promise<number> {
+    return sql.begin(async (tx) => {
+      const [lock] = await tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked`;
+      if (!lock?.locked) return 0;
+      const rows = await tx<OutboxRow[]>`
+        select id, aggregate_type, aggregate_id, type, event_id, envelope, headers
+        from outbox where sent_at is null order by id limit ${BATCH}`;
+      if (rows.length === 0) return 0;
+      const byTopic = new Map<string, OutboxRow[]>();
+      for (const row of rows) {
+        const topic = topicFor(opts.topicPrefix, row.aggregate_type);
+        byTopic.set(topic, [...(byTopic.get(topic) ?? []), row]);
+      }
+      const newTopics = [...byTopic.keys()].filter((topic) => !knownTopics.has(topic));
+      if (newTopics.length > 0) {
+        await ensureTopics(opts.kafka, newTopics, opts.partitions);
+        for (const topic of newTopics) knownTopics.add(topic);
+      }
+      await producer.sendBatch({
+        topicMessages: [...byTopic].map(([topic, topicRows]) => ({
+          topic,
+          messages: topicRows.map((row) => ({
+            key: row.aggregate_id,
+            value: JSON.stringify(row.envelope),
+            headers: { ...row.headers, "event-type": row.type, "event-id": row.event_id },
+          })),
+        })),
+      });
+      await tx`update outbox set sent_at = now() where id in ${tx(rows.map((row) => row.id))}`;
+      return rows.length;
+    });
+  }
+
+  async function drainAll(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const published = await drainOnce();
+      total += published;
+      if (published < BATCH) return total;
+    }
+  }
+
+  /** Coalesces wake-ups: one drain at a time, and one more if woken while draining. */
+  function drain(): Promise<number> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = drainAll()
+      .catch((error: unknown) => {
+        log({ level: "warn", msg: "outbox relay could not publish; will retry", err: String(error) });
+        return 0;
+      })
+      .finally(() => {
+        running = undefined;
+        if (again && !stopped) {
+          again = false;
+          void drain();
+        }
+      });
+    return running;
+  }
+
+  const listener = await sql.listen("outbox", () => void drain());
+  const timer = setInterval(() => void drain(), opts.pollMs);
+  await drain();
+
+  return {
+    drain,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await listener.unlisten();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,41 @@
+// Appending an event to the outbox inside the command's transaction. The relay publishes it later;
+// the writer never talks to Kafka inside a request (no dual write).
+import { context, propagation } from "@opentelemetry/api";
+import { v7 as uuidv7 } from "uuid";
+import { outbox } from "./db/schema.ts";
+import { type EventEnvelope, SCHEMA_VERSION } from "./events.ts";
+import type { WriterTx } from "./tiers.ts";
+
+export interface NewEvent {
+  aggregateType: string;
+  aggregateId: string;
+  type: string;
+  version: number;
+  occurredAt: Date;
+  data: Record<string, unknown>;
+}
+
+export async function appendEvent(tx: WriterTx, event: NewEvent): Promise<EventEnvelope> {
+  const envelope: EventEnvelope = {
+    eventId: uuidv7(),
+    type: event.type,
+    aggregateId: event.aggregateId,
+    version: event.version,
+    occurredAt: event.occurredAt.toISOString(),
+    schemaVersion: SCHEMA_VERSION,
+    data: event.data,
+  };
+  // The command's trace context rides with the event, so the publish and the projection join its trace.
+  const headers: Record<string, string> = {};
+  propagation.inject(context.active(), headers);
+  await tx.insert(outbox).values({
+    eventId: envelope.eventId,
+    aggregateType: event.aggregateType,
+    aggregateId: event.aggregateId,
+    type: event.type,
+    version: event.version,
+    envelope,
+    headers,
+  });
+  return envelope;
+}

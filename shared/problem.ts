@@ -1,0 +1,90 @@
+// Domain errors -> HTTP problem details (RFC 9457), in one place. Every error the gateway answers
+// goes through `problemResponse`; anything unexpected is logged and becomes a plain 500 body with
+// no internals, though by design no client input reaches that branch.
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { DomainError, type ErrorCode, type FieldError } from "./errors.ts";
+
+const HTTP: Record<ErrorCode, { status: number; title: string }> = {
+  invalid_input: { status: 400, title: "Bad Request" },
+  not_found: { status: 404, title: "Not Found" },
+  conflict: { status: 409, title: "Conflict" },
+  in_progress: { status: 409, title: "Conflict" },
+  precondition_failed: { status: 412, title: "Precondition Failed" },
+  unavailable: { status: 503, title: "Service Unavailable" },
+  internal: { status: 500, title: "Internal Server Error" },
+};
+
+/** Seconds a client should wait before retrying a 503 or an in-progress 409. */
+export const RETRY_AFTER_SECONDS = 1;
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldError[];
+}
+
+export function problemFor(error: DomainError): Problem {
+  const { status, title } = HTTP[error.code];
+  return {
+    type: `https://cqrs-ts.dev/problems/${error.code.replaceAll("_", "-")}`,
+    title,
+    status,
+    detail: error.message,
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+}
+
+export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {
+  const retry = problem.status === 503 || problem.type.endsWith("/in-progress");
+  return new Response(JSON.stringify(problem), {
+    status: problem.status,
+    headers: {
+      "content-type": "application/problem+json",
+      ...(retry ? { "retry-after": String(RETRY_AFTER_SECONDS) } : {}),
+      ...headers,
+    },
+  });
+}
+
+/** Hono's onError: the one mapper from anything thrown to problem+json. */
+export function errorHandler(log: (entry: Record<string, unknown>) => void) {
+  return function onError(error: Error, c: Context): Response {
+    if (error instanceof DomainError) {
+      if (error.code === "internal")
+        log({ level: "error", msg: "internal error", path: c.req.path, err: error.message });
+      return problemResponse(problemFor(error));
+    }
+    if (error instanceof HTTPException) {
+      const status = error.status;
+      return problemResponse({
+        type: "about:blank",
+        title: error.message || "Error",
+        status,
+        detail: error.message || `HTTP ${status}`,
+      });
+    }
+    log({ level: "error", msg: "unhandled error", path: c.req.path, err: String(error), stack: error.stack });
+    return problemResponse(problemFor(new DomainError("internal", "internal error")));
+  };
+}
+
+/** Reads a JSON body; malformed JSON or a non-JSON content type is a 400 naming the body. */
+export async function readJson(c: Context): Promise<unknown> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
+    throw new DomainError("invalid_input", "the body must be application/json", [
+      { path: "(body)", message: `expected content-type application/json, got '${type || "none"}'` },
+    ]);
+  }
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new DomainError("invalid_input", "the body is not valid JSON", [
+      { path: "(body)", message: error instanceof Error ? error.message : "malformed JSON" },
+    ]);
+  }
+}

@@ -1,0 +1,138 @@
+// Drives the projections from Kafka: one consumer group over every `<aggregate>-events` topic.
+//
+// At-least-once, applied exactly once: an offset is committed only after the projection has the
+// event in MongoDB, and projections ignore versions they already have. A message that can never be
+// applied (not JSON, not an envelope, unknown type or schema version) goes to `<topic>.dlq` with the
+// reason and its origin in headers, and the partition moves on. Anything else (MongoDB down) is
+// transient: the partition waits and retries the same message, with backoff, until it succeeds.
+import type { KafkaJS } from "@confluentinc/kafka-javascript";
+import * as v from "valibot";
+import { deadLetterTopicFor, EventEnvelope, topicFor } from "./events.ts";
+import {
+  type Consumer,
+  connectProducer,
+  ensureTopics,
+  headerStrings,
+  type KafkaMessage,
+  type Producer,
+} from "./kafka.ts";
+import { PoisonMessage, type Projection, type ProjectionDeps } from "./projection.ts";
+
+export type Log = (entry: Record<string, unknown>) => void;
+
+export interface ProjectionRunner {
+  /** Applied or dead-lettered messages since start, for readiness and tests. */
+  stats(): { applied: number; stale: number; deadLettered: number; retries: number };
+  stop(): Promise<void>;
+}
+
+function parseEnvelope(message: KafkaMessage): EventEnvelope {
+  let json: unknown;
+  try {
+    json = JSON.parse(message.value?.toString("utf8") ?? "");
+  } catch {
+    throw new PoisonMessage("value is not JSON");
+  }
+  const parsed = v.safeParse(EventEnvelope, json);
+  if (!parsed.success) {
+    const why = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? "(envelope)"}: ${issue.message}`).join("; ");
+    throw new PoisonMessage(`not an event envelope: ${why}`);
+  }
+  return parsed.output;
+}
+
+export async function startProjections(opts: {
+  kafka: KafkaJS.Kafka;
+  topicPrefix: string;
+  groupId: string;
+  partitions: number;
+  projections: Projection[];
+  deps: ProjectionDeps;
+  log: Log;
+}): Promise<ProjectionRunner> {
+  const { log } = opts;
+  const byTopic = new Map(opts.projections.map((p) => [topicFor(opts.topicPrefix, p.aggregateType), p]));
+  const topics = [...byTopic.keys()];
+  await ensureTopics(opts.kafka, [...topics, ...topics.map(deadLetterTopicFor)], opts.partitions);
+  for (const projection of opts.projections) await projection.setup(opts.deps.readModel);
+
+  const dlq: Producer = await connectProducer(opts.kafka);
+  const consumer: Consumer = opts.kafka.consumer({
+    "fetch.wait.max.ms": 10,
+    kafkaJS: { groupId: opts.groupId, fromBeginning: true, autoCommit: false },
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics });
+
+  const stats = { applied: 0, stale: 0, deadLettered: 0, retries: 0 };
+  let stopping = false;
+
+  async function deadLetter(topic: string, partition: number, message: KafkaMessage, reason: string) {
+    await dlq.send({
+      topic: deadLetterTopicFor(topic),
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...headerStrings(message.headers),
+            "dlq-reason": reason,
+            "dlq-origin-topic": topic,
+            "dlq-origin-partition": String(partition),
+            "dlq-origin-offset": message.offset,
+          },
+        },
+      ],
+    });
+    stats.deadLettered++;
+    log({ level: "warn", msg: "dead-lettered a message", topic, partition, offset: message.offset, reason });
+  }
+
+  async function handle(topic: string, partition: number, message: KafkaMessage) {
+    const projection = byTopic.get(topic);
+    try {
+      if (!projection) throw new PoisonMessage(`no projection for topic ${topic}`);
+      const result = await projection.apply(opts.deps, parseEnvelope(message));
+      stats[result]++;
+    } catch (error) {
+      if (error instanceof PoisonMessage) return deadLetter(topic, partition, message, error.message);
+      throw error;
+    }
+  }
+
+  void consumer.run({
+    partitionsConsumedConcurrently: opts.partitions,
+    eachMessage: async ({ topic, partition, message }) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await handle(topic, partition, message);
+          break;
+        } catch (error) {
+          if (stopping) throw error;
+          stats.retries++;
+          const wait = Math.min(100 * 2 ** attempt, 5000);
+          log({
+            level: "warn",
+            msg: "projection failed; retrying",
+            topic,
+            partition,
+            offset: message.offset,
+            wait,
+            err: String(error),
+          });
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+      }
+      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+    },
+  });
+
+  return {
+    stats: () => ({ ...stats }),
+    async stop() {
+      stopping = true;
+      await consumer.disconnect();
+      await dlq.disconnect();
+    },
+  };
+}

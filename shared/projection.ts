@@ -1,0 +1,27 @@
+// What a projection is, for the consumer that drives it (projection-consumer.ts).
+import type { Db } from "mongodb";
+import type { VersionedCache } from "./cache.ts";
+import type { EventEnvelope } from "./events.ts";
+
+/** A message that can never be applied: it goes to the dead-letter topic with this reason. */
+export class PoisonMessage extends Error {
+  override name = "PoisonMessage";
+}
+
+export interface ProjectionDeps {
+  readModel: Db;
+  cache: VersionedCache;
+}
+
+export interface Projection {
+  /** Events of `<aggregateType>-events` come here. */
+  aggregateType: string;
+  /** Creates the read model's indexes (every query shape needs one on a real MongoDB). */
+  setup(readModel: Db): Promise<void>;
+  /**
+   * Applies one event if it is newer than what the read model has; `stale` if it is not (a
+   * duplicate or a replay). Throws PoisonMessage for an event it can never apply; any other error
+   * is transient and the event is retried.
+   */
+  apply(deps: ProjectionDeps, event: EventEnvelope): Promise<"applied" | "stale">;
+}

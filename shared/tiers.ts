@@ -1,0 +1,28 @@
+// What each tier injects into its functions' handlers. No function builds a client of its own.
+import type { ExtractTablesWithRelations } from "drizzle-orm";
+import type { PgTransaction } from "drizzle-orm/pg-core";
+import type { PostgresJsDatabase, PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
+import type { Db } from "mongodb";
+import type { VersionedCache } from "./cache.ts";
+import type * as schema from "./db/schema.ts";
+
+export type WriterDb = PostgresJsDatabase<typeof schema>;
+export type WriterTx = PgTransaction<
+  PostgresJsQueryResultHKT,
+  typeof schema,
+  ExtractTablesWithRelations<typeof schema>
+>;
+
+export interface WriterDeps {
+  db: WriterDb;
+  clock: () => Date;
+  newId: () => string;
+}
+
+export interface ReaderDeps {
+  readModel: Db;
+  cache: VersionedCache;
+  clock: () => Date;
+  /** Longest a query waits for the projection to reach a requested version. */
+  minVersionWaitMs: number;
+}
