@@ -8,7 +8,7 @@ import { jaegerServer } from "./jaeger/jaeger.ts";
 import { kafkaServer } from "./kafka/kafka.ts";
 import { acquireLock } from "./lock.mjs";
 import { postgresServer } from "./postgres/postgres.ts";
-import { InfraError, logTail, portInUse, runningPid, stopProcess } from "./process.ts";
+import { alive, InfraError, logTail, portInUse, runningPid, stopProcess } from "./process.ts";
 import { redisServer } from "./redis/redis.ts";
 import { type Server, type ServerContext, serverContext } from "./server.ts";
 
@@ -54,7 +54,8 @@ async function waitReady(server: Server, ctx: ServerContext, pid: number): Promi
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (await answers(server, ctx)) return;
-    if (runningPid(ctx.pidFile, server.marker(ctx)) !== pid) {
+    // The pid is our own child: a server may rewrite its command line (redis does) while starting.
+    if (!alive(pid)) {
       throw new InfraError(`${server.name} exited while starting; the end of ${ctx.logFile}:\n${logTail(ctx.logFile)}`);
     }
     if (Date.now() > deadline) {

@@ -30,6 +30,8 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 }
 
 const port = (env: Env, name: string, fallback: number) => integer(env, name, fallback, 1, 65535);
+/** A port a service listens on: 0 asks the system for a free one (tests run services that way). */
+const listenPort = (env: Env, name: string, fallback: number) => integer(env, name, fallback, 0, 65535);
 
 export function loadConfig(env: Env = process.env) {
   const cacheHome = text(env, "XDG_CACHE_HOME", path.join(os.homedir(), ".cache"));
@@ -39,8 +41,8 @@ export function loadConfig(env: Env = process.env) {
   const ferretdbPort = port(env, "FERRETDB_PORT", 57017);
   const otlpHttpPort = port(env, "JAEGER_OTLP_HTTP_PORT", 54318);
   const queryPort = port(env, "JAEGER_QUERY_PORT", 56686);
-  const writerPort = port(env, "WRITER_PORT", 58051);
-  const readerPort = port(env, "READER_PORT", 58052);
+  const writerPort = listenPort(env, "WRITER_PORT", 58051);
+  const readerPort = listenPort(env, "READER_PORT", 58052);
   return {
     /** Server data, pid files and logs of the local stack: git-ignored, inside the checkout. */
     stateDir: path.resolve(text(env, "CQRS_STATE_DIR", path.join(repoRoot, ".local"))),
@@ -82,7 +84,7 @@ export function loadConfig(env: Env = process.env) {
     otlpEndpoint: text(env, "OTEL_EXPORTER_OTLP_ENDPOINT", `http://127.0.0.1:${otlpHttpPort}`),
     gateway: {
       host: text(env, "GATEWAY_HOST", "127.0.0.1"),
-      port: port(env, "GATEWAY_PORT", 8080),
+      port: listenPort(env, "GATEWAY_PORT", 8080),
       /** Deadline of every gRPC call the gateway makes. */
       grpcDeadlineMs: integer(env, "GRPC_DEADLINE_MS", 5000, 1, 600_000),
     },
@@ -91,7 +93,7 @@ export function loadConfig(env: Env = process.env) {
       port: writerPort,
       address: text(env, "WRITER_ADDRESS", `127.0.0.1:${writerPort}`),
       /** /healthz, /readyz (and later /metrics). */
-      httpPort: port(env, "WRITER_HTTP_PORT", 58081),
+      httpPort: listenPort(env, "WRITER_HTTP_PORT", 58081),
       relayPollMs: integer(env, "OUTBOX_POLL_MS", 2000, 10, 600_000),
       /** drizzle-kit's migrations, applied at start (beside the bundle in the image). */
       migrationsDir: path.resolve(text(env, "MIGRATIONS_DIR", path.join(repoRoot, "drizzle"))),
@@ -100,7 +102,7 @@ export function loadConfig(env: Env = process.env) {
       host: text(env, "READER_HOST", "127.0.0.1"),
       port: readerPort,
       address: text(env, "READER_ADDRESS", `127.0.0.1:${readerPort}`),
-      httpPort: port(env, "READER_HTTP_PORT", 58082),
+      httpPort: listenPort(env, "READER_HTTP_PORT", 58082),
       /** How long a query may wait for the projection to reach a requested version. */
       minVersionWaitMs: integer(env, "MIN_VERSION_WAIT_MS", 2000, 0, 60_000),
     },

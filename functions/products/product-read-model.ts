@@ -86,7 +86,20 @@ export const productProjection: Projection = {
   aggregateType: AGGREGATE,
 
   async setup(readModel) {
-    await products(readModel).createIndexes(INDEXES.map((index) => ({ key: { ...index.key }, name: index.name })));
+    // Only the missing ones, one at a time: FerretDB 1.24 panics on a createIndexes naming several
+    // indexes that already exist.
+    const collection = products(readModel);
+    const existing = new Set(
+      (
+        await collection
+          .listIndexes()
+          .toArray()
+          .catch(() => [])
+      ).map((index) => String(index.name)),
+    );
+    for (const index of INDEXES) {
+      if (!existing.has(index.name)) await collection.createIndex({ ...index.key }, { name: index.name });
+    }
   },
 
   async apply({ readModel, cache }: ProjectionDeps, event) {

@@ -17,7 +17,8 @@ export const redisServer: Server = {
   stopGraceMs: 10_000,
   ports: (config) => [{ port: config.redis.port, env: "REDIS_PORT" }],
   address: (config) => `127.0.0.1:${config.redis.port}`,
-  marker: (ctx) => `127.0.0.1:${ctx.config.redis.port}`,
+  // With its process title left alone, redis keeps the command line it was started with.
+  marker: (ctx) => `--dir ${ctx.dataDir}`,
 
   async provision(ctx) {
     ensureCommand("redis-server", "redis-server", ctx.say);
@@ -42,6 +43,8 @@ export const redisServer: Server = {
         "no",
         "--protected-mode",
         "yes",
+        "--set-proc-title",
+        "no",
       ],
       pidFile: ctx.pidFile,
       logFile: ctx.logFile,

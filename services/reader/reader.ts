@@ -20,22 +20,36 @@ export interface Reader {
   stop(): Promise<void>;
 }
 
-export async function startReader(config: Config, log: Log): Promise<Reader> {
+/** The read model and cache, and the dependencies the query functions get (also used by `npm run invoke`). */
+export async function connectReaderDeps(
+  config: Config,
+  log: Log,
+): Promise<{ deps: ReaderDeps; close(): Promise<void> }> {
   const mongo = new MongoClient(config.mongodb.url, { serverSelectionTimeoutMS: 5000 });
   await mongo.connect();
-  const readModel = mongo.db(config.mongodb.database);
   const cache = await connectCache({
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,
     ttlSeconds: config.redis.cacheTtlSeconds,
     log,
   });
-  const deps: ReaderDeps = {
-    readModel,
-    cache,
-    clock: () => new Date(),
-    minVersionWaitMs: config.reader.minVersionWaitMs,
+  return {
+    deps: {
+      readModel: mongo.db(config.mongodb.database),
+      cache,
+      clock: () => new Date(),
+      minVersionWaitMs: config.reader.minVersionWaitMs,
+    },
+    async close() {
+      await cache.close();
+      await mongo.close();
+    },
   };
+}
+
+export async function startReader(config: Config, log: Log): Promise<Reader> {
+  const { deps, close } = await connectReaderDeps(config, log);
+  const { readModel, cache } = deps;
 
   const runner = await startProjections({
     kafka: kafkaClient(config.kafka.brokers, "reader"),
@@ -72,8 +86,7 @@ export async function startReader(config: Config, log: Log): Promise<Reader> {
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await http.close();
       await runner.stop();
-      await cache.close();
-      await mongo.close();
+      await close();
     },
   };
 }

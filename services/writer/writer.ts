@@ -48,11 +48,16 @@ export interface Writer {
   stop(): Promise<void>;
 }
 
-export async function startWriter(config: Config, log: Log): Promise<Writer> {
+/** The database, migrated, and the dependencies the command functions get (also used by `npm run invoke`). */
+export async function connectWriterDeps(config: Config): Promise<{ sql: postgres.Sql; deps: WriterDeps }> {
   await ensureDatabase(config.postgres.url);
   await migrateDatabase(config.postgres.url, config.writer.migrationsDir);
   const sql = postgres(config.postgres.url, { max: 20, onnotice: () => {} });
-  const deps: WriterDeps = { db: drizzle(sql, { schema }), clock: () => new Date(), newId: uuidv7 };
+  return { sql, deps: { db: drizzle(sql, { schema }), clock: () => new Date(), newId: uuidv7 } };
+}
+
+export async function startWriter(config: Config, log: Log): Promise<Writer> {
+  const { sql, deps } = await connectWriterDeps(config);
 
   const kafka = kafkaClient(config.kafka.brokers, "writer");
   const producer = await connectProducer(kafka);

@@ -1,0 +1,102 @@
+# syntax=docker/dockerfile:1
+#
+# One image definition for the three services; the build argument SERVICE picks which one runs:
+#   docker build --build-arg SERVICE=gateway -t cqrs-ts-gateway .    (compose.yaml does this per service)
+# Targets:
+#   runtime (the default, last stage)  node:24-bookworm-slim, one esbuild bundle, the externals, non-root
+#   e2e                                 the sources with dev dependencies, runs tests/e2e against E2E_GATEWAY_URL
+
+# ---------------------------------------------------------------------------------------------------
+FROM node:24-bookworm AS build
+
+# @confluentinc/kafka-javascript builds librdkafka from source during `npm ci`. Linked dynamically
+# against Debian's libraries (CKJS_LINKING=dynamic) because its bundled build would download zlib and
+# OpenSSL itself; the runtime stage installs the matching shared libraries.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libssl-dev libsasl2-dev zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev \
+ && rm -rf /var/lib/apt/lists/*
+# With network access its installer would fetch a prebuilt binary (bundling its own libraries) and
+# ignore CKJS_LINKING; building from source keeps the image's client the same build as the local
+# stack's, on Debian's (security-updated) OpenSSL. The image carries Node's headers under
+# /usr/local/include/node, so node-gyp uses those instead of downloading them.
+ENV CKJS_LINKING=dynamic \
+    npm_config_build_from_source=@confluentinc/kafka-javascript \
+    npm_config_nodedir=/usr/local
+
+WORKDIR /app
+# The manifests alone first, so the slow native build stays cached until a dependency changes.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN node scripts/bundle.ts
+
+# ---------------------------------------------------------------------------------------------------
+# The node_modules the runtime image gets: only the packages scripts/bundle.ts leaves external and
+# what they depend on. Pruning the build stage's tree (rather than a fresh `npm ci --omit=dev`) keeps
+# the native Kafka client built once. The manifest is cut down to the externals, then `npm prune`
+# removes everything no longer reachable from it: the bundled packages and all dev dependencies.
+# Last, librdkafka's source tree, static archives and object files go (build inputs only, about
+# 260 MB): the addon needs just build/Release/*.node and build/deps/librdkafka*.so.1.
+FROM build AS runtime-modules
+RUN node --input-type=module -e ' \
+      import fs from "node:fs"; \
+      import { isExternal } from "./scripts/bundle.ts"; \
+      const manifest = JSON.parse(fs.readFileSync("package.json", "utf8")); \
+      const kept = Object.entries(manifest.dependencies).filter(([name]) => isExternal(name)); \
+      manifest.dependencies = Object.fromEntries(kept); \
+      delete manifest.devDependencies; \
+      delete manifest.scripts; \
+      fs.writeFileSync("package.json", JSON.stringify(manifest, null, 2)); \
+    ' \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/@confluentinc/kafka-javascript/deps/librdkafka \
+           node_modules/@confluentinc/kafka-javascript/build/deps/*.a \
+           node_modules/@confluentinc/kafka-javascript/build/Release/obj.target
+
+# ---------------------------------------------------------------------------------------------------
+# The end-to-end suite against a running gateway (compose: `docker compose --profile test run --rm e2e`).
+# The tests start no services of their own when E2E_GATEWAY_URL is set.
+FROM build AS e2e
+ENV E2E_GATEWAY_URL=http://gateway:8080
+USER node
+# A glob, not the folder: `node --test tests/e2e/` on Node 24 tries to load the folder as a module.
+CMD ["node", "--test", "--test-concurrency=1", "tests/e2e/**/*.spec.ts"]
+
+# ---------------------------------------------------------------------------------------------------
+FROM node:24-bookworm-slim AS runtime
+
+# The shared libraries librdkafka was linked against in the build stage (the -dev packages' runtime
+# halves); ca-certificates for TLS to managed brokers and OTLP endpoints.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libssl3 libsasl2-2 zlib1g libzstd1 liblz4-1 libcurl4 ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+ENV NODE_ENV=production
+# The pruned manifest comes along: its "type": "module" makes Node load dist/*.js as ES modules.
+COPY --from=runtime-modules /app/package.json ./package.json
+COPY --from=runtime-modules /app/node_modules ./node_modules
+# Fail the build, not the first request, if an external does not load on this image (a missing
+# shared library shows up here).
+RUN node --input-type=module -e ' \
+      import fs from "node:fs"; \
+      const { dependencies } = JSON.parse(fs.readFileSync("package.json", "utf8")); \
+      for (const name of Object.keys(dependencies)) await import(name); \
+    '
+# The writer applies these migrations at start; the other services ignore them.
+COPY --from=build /app/drizzle ./drizzle
+
+# Declared this late so that the layers above are shared by the three services' images.
+ARG SERVICE
+RUN case "${SERVICE}" in gateway|writer|reader) ;; \
+      *) echo "build argument SERVICE must be gateway, writer or reader (got '${SERVICE}')" >&2; exit 1 ;; \
+    esac
+COPY --from=build /app/dist/${SERVICE}.js /app/dist/${SERVICE}.js.map ./dist/
+ENV SERVICE=${SERVICE}
+
+USER node
+# Exec form cannot expand variables, so a shell does and then replaces itself with node: node stays
+# the process that receives SIGTERM (compose adds an init as PID 1 in front of it).
+CMD ["sh", "-c", "exec node --enable-source-maps dist/${SERVICE}.js"]

@@ -1,0 +1,71 @@
+// `npm run invoke -- <Function> '<json>'` runs one function's handler directly against the local
+// stack (no gateway, no gRPC): a command writes its row and outbox event (a running writer's relay
+// publishes it), a query reads the read model and cache. `--list` lists the functions.
+import { allFunctions } from "../functions/registry.ts";
+import { connectReaderDeps } from "../services/reader/reader.ts";
+import { connectWriterDeps } from "../services/writer/writer.ts";
+import { ConfigError, loadConfig } from "../shared/config.ts";
+import { DomainError } from "../shared/errors.ts";
+import type { AppFunction } from "../shared/function.ts";
+import { createLog } from "../shared/log.ts";
+import { problemFor } from "../shared/problem.ts";
+
+const usage = "usage: npm run invoke -- <Function> '<json input>'   |   npm run invoke -- --list";
+const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase();
+
+async function run(fn: AppFunction, input: unknown): Promise<unknown> {
+  const config = loadConfig();
+  const log = createLog("invoke", (line) => process.stderr.write(line));
+  if (fn.tier === "writer") {
+    const { sql, deps } = await connectWriterDeps(config);
+    try {
+      return await (fn as AppFunction<"writer">).invoke(deps, input);
+    } finally {
+      await sql.end({ timeout: 2 });
+    }
+  }
+  const { deps, close } = await connectReaderDeps(config, log);
+  try {
+    return await (fn as AppFunction<"reader">).invoke(deps, input);
+  } finally {
+    await close();
+  }
+}
+
+async function main(args: string[]): Promise<number> {
+  if (args[0] === "--list" || args.length === 0) {
+    for (const fn of allFunctions)
+      console.log(`${fn.name.padEnd(16)} ${fn.tier.padEnd(7)} ${fn.path}  ${fn.description}`);
+    if (args.length === 0) console.error(`\n${usage}`);
+    return args.length === 0 ? 2 : 0;
+  }
+  const [name = "", json = "{}"] = args;
+  const fn = allFunctions.find((f) => f.name === name || kebab(f.name) === name);
+  if (!fn) {
+    console.error(`no function '${name}'; npm run invoke -- --list shows them`);
+    return 2;
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(json);
+  } catch (error) {
+    console.error(`the input is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+  try {
+    console.log(JSON.stringify(await run(fn, input), null, 2));
+    return 0;
+  } catch (error) {
+    if (error instanceof DomainError) {
+      console.error(JSON.stringify(problemFor(error), null, 2));
+      return 1;
+    }
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,131 @@
+// Test isolation (design.md §8): every integration and end-to-end test derives its database names,
+// topic names, consumer group and Redis key prefix from the run id and its own name, runs services
+// on free ports, and removes what it created. A running `npm start` is never touched.
+import { MongoClient } from "mongodb";
+import postgres from "postgres";
+import { createClient } from "redis";
+import { type Gateway, startGateway } from "../../services/gateway/gateway.ts";
+import { type Reader, startReader } from "../../services/reader/reader.ts";
+import { startWriter, type Writer } from "../../services/writer/writer.ts";
+import { type Config, loadConfig } from "../../shared/config.ts";
+import { deadLetterTopicFor, topicFor } from "../../shared/events.ts";
+import { kafkaClient } from "../../shared/kafka.ts";
+import { createLog, type Log } from "../../shared/log.ts";
+
+export const runId = (process.env.CQRS_TEST_RUN_ID ?? `local${process.pid}`).toLowerCase().replace(/[^a-z0-9]/g, "");
+
+/** Logs of services under test: kept quiet unless TEST_LOGS=1. */
+export const testLog: Log = process.env.TEST_LOGS === "1" ? createLog("test") : () => {};
+
+/** The configuration of one isolated test system named `name`. */
+export function testConfig(name: string, overrides: Record<string, string> = {}): Config {
+  const base = loadConfig();
+  const id = `t_${runId}_${name.replace(/[^a-z0-9]/gi, "_").toLowerCase()}`;
+  const pg = new URL(base.postgres.url);
+  pg.pathname = `/${id}`;
+  return loadConfig({
+    ...process.env,
+    POSTGRES_URL: pg.toString(),
+    MONGODB_DATABASE: id,
+    KAFKA_TOPIC_PREFIX: `${id}.`,
+    KAFKA_CONSUMER_GROUP: `${id}.reader`,
+    REDIS_KEY_PREFIX: `${id}:`,
+    WRITER_PORT: "0",
+    WRITER_HTTP_PORT: "0",
+    READER_PORT: "0",
+    READER_HTTP_PORT: "0",
+    GATEWAY_PORT: "0",
+    OUTBOX_POLL_MS: "500",
+    ...overrides,
+  });
+}
+
+/** Removes everything a test system created: its database, read model, topics, group and keys. */
+export async function cleanUp(config: Config, aggregateTypes: string[] = ["product"]): Promise<void> {
+  const dbName = decodeURIComponent(new URL(config.postgres.url).pathname.slice(1));
+  const maintenance = new URL(config.postgres.url);
+  maintenance.pathname = "/postgres";
+  const sql = postgres(maintenance.toString(), { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(`drop database if exists "${dbName}" with (force)`);
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+
+  const mongo = new MongoClient(config.mongodb.url, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await mongo.db(config.mongodb.database).dropDatabase();
+  } finally {
+    await mongo.close();
+  }
+
+  const admin = kafkaClient(config.kafka.brokers, "test-cleanup").admin();
+  await admin.connect();
+  try {
+    const topics = aggregateTypes.map((type) => topicFor(config.kafka.topicPrefix, type));
+    const existing = new Set(await admin.listTopics());
+    const doomed = [...topics, ...topics.map(deadLetterTopicFor)].filter((topic) => existing.has(topic));
+    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
+    await admin.deleteGroups([config.kafka.consumerGroup]).catch(() => {});
+  } finally {
+    await admin.disconnect();
+  }
+
+  const redis = createClient({ url: config.redis.url });
+  await redis.connect();
+  try {
+    for await (const keys of redis.scanIterator({ MATCH: `${config.redis.keyPrefix}*`, COUNT: 500 })) {
+      if (keys.length > 0) await redis.del(keys);
+    }
+  } finally {
+    redis.destroy();
+  }
+}
+
+export interface TestSystem {
+  config: Config;
+  writer: Writer;
+  reader: Reader;
+  gateway: Gateway;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Writer, reader and gateway in this process, on free ports, on their own data. */
+export async function startSystem(name: string, overrides: Record<string, string> = {}): Promise<TestSystem> {
+  const config = testConfig(name, overrides);
+  const writer = await startWriter(config, testLog);
+  const reader = await startReader(config, testLog);
+  const gatewayConfig = loadConfig({
+    ...process.env,
+    GATEWAY_PORT: "0",
+    WRITER_ADDRESS: `127.0.0.1:${writer.grpcPort}`,
+    READER_ADDRESS: `127.0.0.1:${reader.grpcPort}`,
+    ...overrides,
+  });
+  const gateway = await startGateway(gatewayConfig, testLog);
+  return {
+    config,
+    writer,
+    reader,
+    gateway,
+    url: gateway.url,
+    async stop() {
+      await gateway.stop();
+      await reader.stop();
+      await writer.stop();
+      await cleanUp(config);
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
