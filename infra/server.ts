@@ -37,6 +37,8 @@ export interface Server {
   start(ctx: ServerContext): Promise<number>;
   /** One protocol-level ping; throws if the server does not answer. */
   ping(ctx: ServerContext): Promise<void>;
+  /** Where its data lives, when not `ctx.dataDir` (wiped by `reset` too). */
+  dataDir?(ctx: ServerContext): string;
   /** Runs once the server answers, e.g. to create the databases the project needs. */
   afterReady?(ctx: ServerContext): Promise<void>;
   /** How long a graceful stop may take before SIGKILL. */

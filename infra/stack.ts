@@ -165,6 +165,10 @@ export async function down(config: Config, names: string[], say: (line: string) 
 
 export async function reset(config: Config, say: (line: string) => void): Promise<Row[]> {
   const rows = await down(config, [], say);
+  for (const server of SERVERS) {
+    const elsewhere = server.dataDir?.(serverContext(config, server.name, say));
+    if (elsewhere) fs.rmSync(elsewhere, { recursive: true, force: true });
+  }
   for (const folder of ["data", "run", "logs"]) {
     fs.rmSync(path.join(config.stateDir, folder), { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
 // folder and loopback port. PostgreSQL refuses to run as root, so as root the cluster belongs to the
 // `postgres` user.
 import { spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
@@ -27,6 +28,20 @@ function owner(): { uid?: number; gid?: number } {
   return { uid, gid };
 }
 
+/**
+ * Where the cluster lives: the state folder, unless the `postgres` user cannot reach it (a checkout
+ * under a root-only folder such as /root); then a folder under /var/tmp named after the state folder.
+ */
+function clusterDir(ctx: ServerContext): string {
+  const user = owner();
+  if (user.uid === undefined) return ctx.dataDir;
+  let existing = path.dirname(ctx.dataDir);
+  while (!fs.existsSync(existing)) existing = path.dirname(existing);
+  if (spawnSync("test", ["-x", existing], user).status === 0) return ctx.dataDir;
+  const key = crypto.createHash("sha256").update(ctx.config.stateDir).digest("hex").slice(0, 12);
+  return path.join("/var/tmp", `cqrs-ts-${key}`, "postgres");
+}
+
 function maintenanceUrl(ctx: ServerContext): string {
   return `postgres://postgres@127.0.0.1:${ctx.config.postgres.port}/postgres`;
 }
@@ -45,40 +60,45 @@ export const postgresServer: Server = {
   stopSignal: "SIGINT",
   ports: (config) => [{ port: config.postgres.port, env: "POSTGRES_PORT" }],
   address: (config) => `127.0.0.1:${config.postgres.port}`,
-  marker: (ctx) => ctx.dataDir,
+  marker: (ctx) => clusterDir(ctx),
+  dataDir: (ctx) => clusterDir(ctx),
 
   async provision(ctx) {
+    const dataDir = clusterDir(ctx);
     if (!fs.existsSync(bin("postgres"))) ensurePackage(`postgresql-${MAJOR}`, ctx.say);
-    if (fs.existsSync(path.join(ctx.dataDir, "PG_VERSION"))) return;
+    if (fs.existsSync(path.join(dataDir, "PG_VERSION"))) return;
+    if (dataDir !== ctx.dataDir)
+      ctx.say(`the 'postgres' user cannot reach ${ctx.dataDir}; the cluster goes to ${dataDir}`);
     const user = owner();
     // Only the data folder itself is private: `recursive` would give the parents mode 0700 too.
-    fs.mkdirSync(path.dirname(ctx.dataDir), { recursive: true });
-    fs.mkdirSync(ctx.dataDir, { recursive: true, mode: 0o700 });
-    if (user.uid !== undefined && user.gid !== undefined) fs.chownSync(ctx.dataDir, user.uid, user.gid);
-    const reachable = spawnSync("test", ["-w", ctx.dataDir], user);
+    fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    if (user.uid !== undefined && user.gid !== undefined) fs.chownSync(dataDir, user.uid, user.gid);
+    const reachable = spawnSync("test", ["-w", dataDir], user);
     if (reachable.status !== 0) {
       throw new InfraError(
-        `the 'postgres' user cannot reach ${ctx.dataDir} (a parent folder is closed to it); ` +
+        `the 'postgres' user cannot reach ${dataDir} (a parent folder is closed to it); ` +
           "set CQRS_STATE_DIR to a folder it can traverse, or move the checkout",
       );
     }
-    ctx.say(`initialising a PostgreSQL cluster in ${ctx.dataDir}`);
-    runTool(bin("initdb"), ["-D", ctx.dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"], {
+    ctx.say(`initialising a PostgreSQL cluster in ${dataDir}`);
+    runTool(bin("initdb"), ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"], {
       ...user,
       what: "initdb",
     });
   },
 
   async start(ctx) {
+    const dataDir = clusterDir(ctx);
     return startDetached({
       command: bin("postgres"),
       args: [
         "-D",
-        ctx.dataDir,
+        dataDir,
         "-p",
         String(ctx.config.postgres.port),
         "-k",
-        ctx.dataDir,
+        dataDir,
         "-c",
         "listen_addresses=127.0.0.1",
         "-c",

@@ -1,6 +1,7 @@
 // Test isolation (design.md §8): every integration and end-to-end test derives its database names,
 // topic names, consumer group and Redis key prefix from the run id and its own name, runs services
 // on free ports, and removes what it created. A running `npm start` is never touched.
+import net from "node:net";
 import { MongoClient } from "mongodb";
 import postgres from "postgres";
 import { createClient } from "redis";
@@ -17,14 +18,13 @@ export const runId = (process.env.CQRS_TEST_RUN_ID ?? `local${process.pid}`).toL
 /** Logs of services under test: kept quiet unless TEST_LOGS=1. */
 export const testLog: Log = process.env.TEST_LOGS === "1" ? createLog("test") : () => {};
 
-/** The configuration of one isolated test system named `name`. */
-export function testConfig(name: string, overrides: Record<string, string> = {}): Config {
+/** The environment of one isolated test system named `name` (its services on free ports). */
+export function testEnv(name: string, overrides: Record<string, string> = {}): Record<string, string> {
   const base = loadConfig();
   const id = `t_${runId}_${name.replace(/[^a-z0-9]/gi, "_").toLowerCase()}`;
   const pg = new URL(base.postgres.url);
   pg.pathname = `/${id}`;
-  return loadConfig({
-    ...process.env,
+  return {
     POSTGRES_URL: pg.toString(),
     MONGODB_DATABASE: id,
     KAFKA_TOPIC_PREFIX: `${id}.`,
@@ -37,6 +37,25 @@ export function testConfig(name: string, overrides: Record<string, string> = {})
     GATEWAY_PORT: "0",
     OUTBOX_POLL_MS: "500",
     ...overrides,
+  };
+}
+
+/** The configuration of one isolated test system named `name`. */
+export function testConfig(name: string, overrides: Record<string, string> = {}): Config {
+  return loadConfig({ ...process.env, ...testEnv(name, overrides) });
+}
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
   });
 }
 
