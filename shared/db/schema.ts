@@ -56,3 +56,25 @@ export const products = pgTable(
   },
   (table) => [uniqueIndex("products_sku_live_idx").on(table.sku).where(sql`${table.deletedAt} is null`)],
 );
+
+/**
+ * Idempotency keys of commands, written in the same transaction as the command's effect: a repeat
+ * with the same key and request finds the stored response instead of acting again.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    /** The route the key belongs to, e.g. "POST /api/v1/products". */
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    /** SHA-256 of the request, to refuse the same key with another request. */
+    requestHash: text("request_hash").notNull(),
+    response: jsonb("response"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.scope, table.key] }),
+    index("idempotency_keys_expiry_idx").on(table.expiresAt),
+  ],
+);
