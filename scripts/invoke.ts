@@ -6,27 +6,27 @@ import { connectReaderDeps } from "../services/reader/reader.ts";
 import { connectWriterDeps } from "../services/writer/writer.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
 import { DomainError } from "../shared/errors.ts";
-import type { AppFunction } from "../shared/function.ts";
+import type { AnyFunction } from "../shared/function.ts";
 import { createLog } from "../shared/log.ts";
 import { problemFor } from "../shared/problem.ts";
 
 const usage = "usage: npm run invoke -- <Function> '<json input>'   |   npm run invoke -- --list";
 const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase();
 
-async function run(fn: AppFunction, input: unknown): Promise<unknown> {
+async function run(fn: AnyFunction, input: unknown): Promise<unknown> {
   const config = loadConfig();
   const log = createLog("invoke", (line) => process.stderr.write(line));
   if (fn.tier === "writer") {
     const { sql, deps } = await connectWriterDeps(config);
     try {
-      return await (fn as AppFunction<"writer">).invoke(deps, input);
+      return await fn.invoke(deps, input);
     } finally {
       await sql.end({ timeout: 2 });
     }
   }
   const { deps, close } = await connectReaderDeps(config, log);
   try {
-    return await (fn as AppFunction<"reader">).invoke(deps, input);
+    return await fn.invoke(deps, input);
   } finally {
     await close();
   }

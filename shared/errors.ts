@@ -5,6 +5,7 @@ export type ErrorCode =
   | "not_found"
   | "conflict"
   | "precondition_failed"
+  | "unprocessable"
   | "in_progress"
   | "unavailable"
   | "internal";

@@ -7,16 +7,20 @@ const TO_STATUS: Record<ErrorCode, grpc.status> = {
   not_found: grpc.status.NOT_FOUND,
   conflict: grpc.status.ALREADY_EXISTS,
   precondition_failed: grpc.status.FAILED_PRECONDITION,
+  unprocessable: grpc.status.FAILED_PRECONDITION,
   in_progress: grpc.status.ABORTED,
   unavailable: grpc.status.UNAVAILABLE,
   internal: grpc.status.INTERNAL,
 };
 
 const FIELD_ERRORS_KEY = "field-errors-bin";
+/** Several codes share a status (e.g. FAILED_PRECONDITION); the exact code rides along. */
+const DOMAIN_CODE_KEY = "domain-code";
 
 export function toServiceError(error: DomainError): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
   if (error.errors) metadata.set(FIELD_ERRORS_KEY, Buffer.from(JSON.stringify(error.errors)));
+  metadata.set(DOMAIN_CODE_KEY, error.code);
   return { code: TO_STATUS[error.code], details: error.message, metadata };
 }
 
@@ -34,6 +38,10 @@ function readFieldErrors(metadata: grpc.Metadata | undefined): FieldError[] | un
 /** A failed call as the domain error it stands for; transport failures become `unavailable`. */
 export function fromServiceError(error: grpc.ServiceError): DomainError {
   const details = error.details || error.message;
+  const [sent] = error.metadata?.get(DOMAIN_CODE_KEY) ?? [];
+  if (typeof sent === "string" && sent in TO_STATUS && TO_STATUS[sent as ErrorCode] === error.code) {
+    return new DomainError(sent as ErrorCode, details, readFieldErrors(error.metadata));
+  }
   switch (error.code) {
     case grpc.status.INVALID_ARGUMENT:
       return new DomainError("invalid_input", details, readFieldErrors(error.metadata));

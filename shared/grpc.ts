@@ -26,12 +26,12 @@ export function serveUnary<Req, Res>(
   server: grpc.Server,
   method: UnaryMethod<Req, Res>,
   schema: v.GenericSchema<unknown, Req>,
-  handle: (request: Req) => Promise<Res>,
+  handle: (request: Req, metadata: grpc.Metadata) => Promise<Res>,
   log: Logger,
 ): void {
   const handler: grpc.handleUnaryCall<Req, Res> = (call, callback) => {
     Promise.resolve()
-      .then(() => handle(parseInput(schema, call.request)))
+      .then(() => handle(parseInput(schema, call.request), call.metadata))
       .then(
         (response) => callback(null, response),
         (error: unknown) => {

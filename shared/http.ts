@@ -25,6 +25,26 @@ export function versionHeader(c: Context, name: string): number | undefined {
 
 export const etag = (version: number) => `"${version}"`;
 
+/** Whether an If-None-Match value (a list of ETags, or *) names `version`. */
+export function etagMatches(header: string, version: number): boolean {
+  return header
+    .split(",")
+    .map((tag) => tag.trim().replace(/^W\//, ""))
+    .some((tag) => tag === "*" || tag === etag(version));
+}
+
+/** A header holding a positive whole number (e.g. X-Min-Version: 3); undefined when absent. */
+export function countHeader(c: Context, name: string): number | undefined {
+  const raw = c.req.header(name);
+  if (raw === undefined) return undefined;
+  if (!/^\s*[1-9]\d{0,14}\s*$/.test(raw)) {
+    throw invalidInput(`${name} must be a positive whole number`, [
+      { path: name, message: "expected a positive integer" },
+    ]);
+  }
+  return Number(raw);
+}
+
 /** Query parameters as an object; a repeated parameter is a 400 (each takes one value). */
 export function queryObject(c: Context): Record<string, string> {
   const all = c.req.queries();

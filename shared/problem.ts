@@ -11,6 +11,7 @@ const HTTP: Record<ErrorCode, { status: number; title: string }> = {
   conflict: { status: 409, title: "Conflict" },
   in_progress: { status: 409, title: "Conflict" },
   precondition_failed: { status: 412, title: "Precondition Failed" },
+  unprocessable: { status: 422, title: "Unprocessable Content" },
   unavailable: { status: 503, title: "Service Unavailable" },
   internal: { status: 500, title: "Internal Server Error" },
 };

@@ -1,12 +1,13 @@
 // What each tier injects into its functions' handlers. No function builds a client of its own.
 import type { ExtractTablesWithRelations } from "drizzle-orm";
-import type { PgTransaction } from "drizzle-orm/pg-core";
-import type { PostgresJsDatabase, PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
+import type { PgDatabase, PgTransaction } from "drizzle-orm/pg-core";
+import type { PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
 import type { Db } from "mongodb";
 import type { VersionedCache } from "./cache.ts";
 import type * as schema from "./db/schema.ts";
 
-export type WriterDb = PostgresJsDatabase<typeof schema>;
+/** The database or a transaction on it: a middleware may run a handler inside its own transaction. */
+export type WriterDb = PgDatabase<PostgresJsQueryResultHKT, typeof schema>;
 export type WriterTx = PgTransaction<
   PostgresJsQueryResultHKT,
   typeof schema,

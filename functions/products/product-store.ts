@@ -1,6 +1,7 @@
 // The writer's side of the product aggregate: load a row under a lock, then persist what `decide`
 // returned together with its outbox event, in the caller's transaction.
 import { eq } from "drizzle-orm";
+import { pgError, UNIQUE_VIOLATION } from "../../shared/db/errors.ts";
 import { products } from "../../shared/db/schema.ts";
 import { conflict } from "../../shared/errors.ts";
 import { appendEvent } from "../../shared/outbox.ts";
@@ -16,15 +17,8 @@ async function load(tx: WriterTx, id: string): Promise<ProductState | undefined>
 
 /** The sku uniqueness violation, however drizzle wraps the driver's error. */
 function isSkuTaken(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (
-      (e as { code?: string }).code === "23505" &&
-      String((e as { constraint_name?: string }).constraint_name).includes("sku")
-    ) {
-      return true;
-    }
-  }
-  return false;
+  const pg = pgError(error);
+  return pg?.code === UNIQUE_VIOLATION && String(pg.constraint_name).includes("sku");
 }
 
 /**

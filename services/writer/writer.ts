@@ -10,6 +10,7 @@ import type { Config } from "../../shared/config.ts";
 import * as schema from "../../shared/db/schema.ts";
 import { listen } from "../../shared/grpc.ts";
 import { healthRoutes, serveHttp } from "../../shared/health.ts";
+import { deleteExpiredKeys, idempotency } from "../../shared/idempotency.ts";
 import { connectProducer, kafkaClient } from "../../shared/kafka.ts";
 import type { Log } from "../../shared/log.ts";
 import { startRelay } from "../../shared/outbox-relay.ts";
@@ -72,7 +73,14 @@ export async function startWriter(config: Config, log: Log): Promise<Writer> {
   });
 
   const server = new grpc.Server();
-  for (const fn of writerFunctions) fn.serve(server, deps, log);
+  const keys = idempotency(config.writer.idempotencyTtlHours * 3_600_000);
+  for (const fn of writerFunctions) fn.serve(server, deps, log, keys);
+  const sweep = setInterval(() => {
+    deleteExpiredKeys(deps.db, deps.clock()).catch((error: unknown) =>
+      log({ level: "warn", msg: "could not delete expired idempotency keys", err: String(error) }),
+    );
+  }, 3_600_000);
+  sweep.unref();
   const grpcPort = await listen(server, config.writer.host, config.writer.port);
   const http = await serveHttp(
     healthRoutes(async () => {
@@ -93,6 +101,7 @@ export async function startWriter(config: Config, log: Log): Promise<Writer> {
     deps,
     drainOutbox: () => relay.drain(),
     async stop() {
+      clearInterval(sweep);
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await http.close();
       await relay.stop();

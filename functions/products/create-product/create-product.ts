@@ -51,7 +51,7 @@ export const createProduct = defineFunction({
   http: (call) =>
     new Hono().post("/api/v1/products", async (c) => {
       const body = parseInput(CreateProductBody, await readJson(c));
-      const created = await call(body);
+      const created = await call(body, c);
       c.header("Location", `/api/v1/products/${created.id}`);
       c.header("ETag", etag(created.version));
       return c.json(created, 201);

@@ -31,7 +31,7 @@ export const deleteProduct = defineFunction({
     },
   http: (call) =>
     new Hono().delete("/api/v1/products/:id", async (c) => {
-      const deleted = await call({ id: idParam(c), expectedVersion: versionHeader(c, "If-Match") });
+      const deleted = await call({ id: idParam(c), expectedVersion: versionHeader(c, "If-Match") }, c);
       c.header("ETag", etag(deleted.version));
       return c.body(null, 204);
     }),

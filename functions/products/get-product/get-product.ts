@@ -1,6 +1,6 @@
 // GetProduct: GET /api/v1/products/{id} -> 200 product with ETag. Redis first, then the read model,
 // then a version-guarded fill. With a minimum version (read your writes) it waits, bounded, for the
-// projection to reach it, and answers 503 past the bound.
+// projection to reach it, and answers 503 past the bound. If-None-Match with the current version: 304.
 import { Hono } from "hono";
 import * as v from "valibot";
 import {
@@ -11,7 +11,7 @@ import {
 } from "../../../proto/gen/reader/v1/reader.ts";
 import { notFound, unavailable } from "../../../shared/errors.ts";
 import { defineFunction } from "../../../shared/function.ts";
-import { etag, idParam, versionHeader } from "../../../shared/http.ts";
+import { countHeader, etag, etagMatches, idParam } from "../../../shared/http.ts";
 import type { ReaderDeps } from "../../../shared/tiers.ts";
 import { Id, Version } from "../product.ts";
 import { CACHE_KIND, products, toProduct } from "../product-read-model.ts";
@@ -55,9 +55,12 @@ export const getProduct = defineFunction({
     },
   http: (call) =>
     new Hono().get("/api/v1/products/:id", async (c) => {
-      const { product } = await call({ id: idParam(c), minVersion: versionHeader(c, "X-Min-Version") });
+      const request = { id: idParam(c), minVersion: countHeader(c, "X-Min-Version") };
+      const ifNoneMatch = c.req.header("If-None-Match");
+      const { product } = await call(request, c);
       if (!product) throw notFound("no such product");
       c.header("ETag", etag(product.version));
+      if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, product.version)) return c.body(null, 304);
       return c.json(product, 200);
     }),
 });

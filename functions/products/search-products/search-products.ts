@@ -149,7 +149,7 @@ export const searchProducts = defineFunction({
   http: (call) =>
     new Hono().get("/api/v1/products", async (c) => {
       const query = parseInput(SearchProductsQuery, queryObject(c));
-      const result = await call(query);
+      const result = await call(query, c);
       return c.json({ items: result.items, nextCursor: result.nextCursor ?? null }, 200);
     }),
 });

@@ -60,7 +60,7 @@ export const updateProduct = defineFunction({
       const id = idParam(c);
       const expectedVersion = versionHeader(c, "If-Match");
       const { tags, ...patch } = parseInput(UpdateProductBody, await readJson(c));
-      const updated = await call({ id, expectedVersion, ...patch, tags: tags ? { values: tags } : undefined });
+      const updated = await call({ id, expectedVersion, ...patch, tags: tags ? { values: tags } : undefined }, c);
       c.header("ETag", etag(updated.version));
       return c.json(updated, 200);
     }),

@@ -1,0 +1,337 @@
+// The product projection against the real Kafka, MongoDB wire (FerretDB) and Redis, fed hand-made
+// envelopes straight onto the topic: out-of-order and duplicate deliveries apply only the newest
+// version, a replay cannot resurrect a tombstone, poison messages go to the dead-letter topic with
+// their origin while the partition moves on, the version-guarded cache never keeps an older version
+// than the projection applied, and the runner's stats count exactly what was sent.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { KafkaJS } from "@confluentinc/kafka-javascript";
+import { MongoClient } from "mongodb";
+import { v7 as uuidv7 } from "uuid";
+import * as v from "valibot";
+import { type Reader, startReader } from "../../services/reader/reader.ts";
+import { DomainError } from "../../shared/errors.ts";
+import { deadLetterTopicFor, type EventEnvelope, SCHEMA_VERSION, topicFor } from "../../shared/events.ts";
+import { connectProducer, headerStrings, kafkaClient, type Producer } from "../../shared/kafka.ts";
+import { cleanUp, eventually, testConfig, testLog } from "../../tests/support/system.ts";
+import { getProduct } from "./get-product/get-product.ts";
+import { eventData, type ProductEventType, type ProductState } from "./product.ts";
+import { CACHE_KIND, type ProductDoc } from "./product-read-model.ts";
+
+const config = testConfig("product_projection_int");
+const topic = topicFor(config.kafka.topicPrefix, "product");
+const dlqTopic = deadLetterTopicFor(topic);
+const kafka = kafkaClient(config.kafka.brokers, "product-projection-int-spec");
+
+let reader: Reader | undefined;
+let producer: Producer | undefined;
+let mongo: MongoClient | undefined;
+/** The consumer groups this file created to read a topic, deleted in `after`. */
+const verifyGroups: string[] = [];
+/** What the runner's stats must add up to: every message this file sent, by its fate. */
+const sent = { applied: 0, stale: 0, deadLettered: 0 };
+
+before(async () => {
+  reader = await startReader(config, testLog);
+  producer = await connectProducer(kafka);
+  mongo = new MongoClient(config.mongodb.url, { serverSelectionTimeoutMS: 5000 });
+  await mongo.connect();
+});
+
+after(async () => {
+  await producer?.disconnect();
+  await reader?.stop();
+  await mongo?.close();
+  await deleteGroups(verifyGroups);
+  await cleanUp(config);
+});
+
+function started<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} did not start`);
+  return value;
+}
+
+function state(id: string, version: number, deleted = false): ProductState {
+  return {
+    id,
+    sku: `SKU-${id.slice(-6)}`,
+    name: `Name v${version}`,
+    description: `Description v${version}`,
+    priceCents: 100 * version,
+    currency: "EUR",
+    stock: version,
+    tags: [`v${version}`],
+    version,
+    createdAt: new Date("2024-01-01T00:00:00Z"),
+    updatedAt: new Date(Date.UTC(2024, 0, 1, 0, version)),
+    deleted,
+  };
+}
+
+function envelope(type: ProductEventType | string, product: ProductState): EventEnvelope {
+  return {
+    eventId: uuidv7(),
+    type,
+    aggregateId: product.id,
+    version: product.version,
+    occurredAt: product.updatedAt.toISOString(),
+    schemaVersion: SCHEMA_VERSION,
+    data: eventData(product),
+  };
+}
+
+interface Origin {
+  partition: number;
+  offset: string;
+}
+
+/** Produces one message to the product topic, keyed by product id; where it landed. */
+async function send(key: string, value: string, type?: string): Promise<Origin> {
+  const [meta] = await started(producer, "producer").send({
+    topic,
+    messages: [{ key, value, headers: type === undefined ? {} : { "event-type": type } }],
+  });
+  assert.ok(meta?.baseOffset !== undefined, "the broker acknowledged the message");
+  return { partition: meta.partition, offset: meta.baseOffset };
+}
+
+const sendEvent = (event: EventEnvelope) => send(event.aggregateId, JSON.stringify(event), event.type);
+
+function readModelDoc(id: string): Promise<ProductDoc | null> {
+  return started(mongo, "mongo").db(config.mongodb.database).collection<ProductDoc>("products").findOne({ _id: id });
+}
+
+type Stats = ReturnType<Reader["projections"]["stats"]>;
+
+/** Waits until the runner has finished `count` more messages than at `base`; the stats then. */
+async function processed(base: Stats, count: number): Promise<Stats> {
+  const runner = started(reader, "reader").projections;
+  const done = (s: Stats) => s.applied + s.stale + s.deadLettered - (base.applied + base.stale + base.deadLettered);
+  try {
+    return await eventually(`${count} messages processed`, async () => {
+      const now = runner.stats();
+      return done(now) >= count ? now : undefined;
+    });
+  } catch (error) {
+    throw new Error(`${String(error)}; stats ${JSON.stringify(runner.stats())}, base ${JSON.stringify(base)}`);
+  }
+}
+
+function delta(after: Stats, before: Stats) {
+  return {
+    applied: after.applied - before.applied,
+    stale: after.stale - before.stale,
+    deadLettered: after.deadLettered - before.deadLettered,
+    retries: after.retries - before.retries,
+  };
+}
+
+function expect(fates: { applied?: number; stale?: number; deadLettered?: number }) {
+  sent.applied += fates.applied ?? 0;
+  sent.stale += fates.stale ?? 0;
+  sent.deadLettered += fates.deadLettered ?? 0;
+  return { applied: 0, stale: 0, deadLettered: 0, retries: 0, ...fates };
+}
+
+/** Deletes the given consumer groups; one that the broker already forgot is fine. */
+async function deleteGroups(groups: string[]): Promise<void> {
+  if (groups.length === 0) return;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups(groups).catch((error: unknown) => {
+      const reports = (error as { groups?: { error?: { code?: number } }[] }).groups ?? [];
+      // 69 = GROUP_ID_NOT_FOUND: an empty group without offsets may be gone already.
+      const onlyMissing = reports.length > 0 && reports.every((r) => r.error === undefined || r.error.code === 69);
+      if (!onlyMissing) throw error;
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface Received {
+  partition: number;
+  offset: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/** Reads `name` from the beginning to its current end with a fresh consumer group. */
+async function readWholeTopic(name: string): Promise<Received[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: Map<number, bigint>;
+  try {
+    const offsets = await admin.fetchTopicOffsets(name);
+    ends = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+  const groupId = `${config.kafka.topicPrefix}verify-${verifyGroups.length}`;
+  verifyGroups.push(groupId);
+  const consumer: KafkaJS.Consumer = kafka.consumer({
+    "fetch.wait.max.ms": 10,
+    kafkaJS: { groupId, fromBeginning: true, autoCommit: false },
+  });
+  const received: Received[] = [];
+  const next = new Map<number, bigint>();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [name] });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        received.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? "",
+          value: message.value?.toString() ?? "",
+          headers: headerStrings(message.headers),
+        });
+        next.set(partition, BigInt(message.offset) + 1n);
+      },
+    });
+    await eventually(`the whole of ${name}`, async () =>
+      [...ends].every(([p, end]) => (next.get(p) ?? 0n) >= end) ? true : undefined,
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  return received;
+}
+
+const isNotFound = (error: unknown) => {
+  assert.ok(error instanceof DomainError, `a DomainError, got ${String(error)}`);
+  assert.equal(error.code, "not_found");
+  return true;
+};
+
+const Product = v.object({
+  product: v.object({ id: v.string(), version: v.number(), name: v.string(), priceCents: v.number() }),
+});
+
+describe("product projection", () => {
+  test("out-of-order and duplicate deliveries leave the newest version", async () => {
+    const runner = started(reader, "reader").projections;
+    const id = uuidv7();
+    const v3 = envelope("ProductUpdated", state(id, 3));
+    const base = runner.stats();
+    await sendEvent(v3);
+    await sendEvent(envelope("ProductCreated", state(id, 1)));
+    await sendEvent(v3); // the same event delivered twice
+    await sendEvent(envelope("ProductUpdated", state(id, 2)));
+    const now = await processed(base, 4);
+    assert.deepEqual(delta(now, base), expect({ applied: 1, stale: 3 }));
+
+    const doc = await readModelDoc(id);
+    assert.ok(doc, "the product is in the read model");
+    assert.equal(doc.version, 3);
+    assert.equal(doc.deleted, false);
+    assert.equal(doc.name, "Name v3");
+    assert.equal(doc.description, "Description v3");
+    assert.equal(doc.priceCents, 300);
+    assert.equal(doc.stock, 3);
+    assert.deepEqual(doc.tags, ["v3"]);
+    assert.equal(doc.updatedAt, state(id, 3).updatedAt.toISOString());
+  });
+
+  test("a replayed create after a delete does not resurrect the product", async () => {
+    const { projections: runner, deps } = started(reader, "reader");
+    const id = uuidv7();
+    const created = envelope("ProductCreated", state(id, 1));
+    let base = runner.stats();
+    await sendEvent(created);
+    await sendEvent(envelope("ProductDeleted", state(id, 2, true)));
+    let now = await processed(base, 2);
+    assert.deepEqual(delta(now, base), expect({ applied: 2 }));
+    assert.deepEqual(await readModelDoc(id), { _id: id, version: 2, deleted: true }, "a tombstone");
+
+    base = now;
+    await sendEvent(created); // the replay
+    now = await processed(base, 1);
+    assert.deepEqual(delta(now, base), expect({ stale: 1 }));
+    assert.deepEqual(await readModelDoc(id), { _id: id, version: 2, deleted: true }, "still the tombstone");
+    await assert.rejects(getProduct.invoke(deps, { id }), isNotFound);
+  });
+
+  test("poison messages go to the dead-letter topic and the partition moves on", async () => {
+    const { projections: runner, deps } = started(reader, "reader");
+    const id = uuidv7();
+    const unknownType = envelope("ProductExploded", state(id, 1));
+    const poison = [
+      { value: "{not json", reason: /not JSON/ },
+      { value: JSON.stringify({ hello: "world" }), reason: /not an event envelope/ },
+      { value: JSON.stringify(unknownType), reason: /unknown event type ProductExploded/ },
+    ];
+    const base = runner.stats();
+    const origins: Origin[] = [];
+    for (const message of poison) origins.push(await send(id, message.value));
+    const next = await sendEvent(envelope("ProductCreated", state(id, 1)));
+    assert.ok(
+      origins.every((o) => o.partition === next.partition),
+      "one key, one partition",
+    );
+
+    const now = await processed(base, 4);
+    assert.deepEqual(delta(now, base), expect({ deadLettered: 3, applied: 1 }));
+    const doc = await readModelDoc(id);
+    assert.equal(doc?.version, 1, "the message after the poison was applied");
+    assert.equal(doc?.name, "Name v1");
+    const read = v.parse(Product, await getProduct.invoke(deps, { id }));
+    assert.equal(read.product.version, 1);
+
+    const dead = await readWholeTopic(dlqTopic);
+    assert.equal(dead.length, poison.length, "exactly the poison messages are dead-lettered");
+    poison.forEach((message, i) => {
+      const letter = dead[i];
+      const origin = origins[i];
+      assert.ok(letter && origin);
+      assert.equal(letter.key, id);
+      assert.equal(letter.value, message.value, "the original value, untouched");
+      assert.match(letter.headers["dlq-reason"] ?? "", message.reason);
+      assert.equal(letter.headers["dlq-origin-topic"], topic);
+      assert.equal(letter.headers["dlq-origin-partition"], String(origin.partition));
+      assert.equal(letter.headers["dlq-origin-offset"], origin.offset);
+    });
+  });
+
+  test("a cache fill racing an invalidation never leaves an older version cached", async () => {
+    const { projections: runner, deps } = started(reader, "reader");
+    const { cache } = deps;
+    const id = uuidv7();
+    const body = (version: number) => JSON.stringify({ id, version, name: `Name v${version}` });
+
+    assert.equal(await cache.fill(CACHE_KIND, id, 1, body(1)), true, "a first fill is stored");
+    assert.deepEqual(await cache.get(CACHE_KIND, id), { version: 1, body: body(1) });
+    assert.equal(await cache.invalidate(CACHE_KIND, id, 2), true, "the projection applied v2");
+    assert.equal(await cache.get(CACHE_KIND, id), undefined, "v1 is gone");
+    assert.equal(await cache.fill(CACHE_KIND, id, 1, body(1)), false, "a late fill of v1 is refused");
+    const afterLateFill = await cache.get(CACHE_KIND, id);
+    assert.notEqual(afterLateFill?.version, 1, "v1 never comes back");
+    assert.equal(afterLateFill, undefined);
+    assert.equal(await cache.fill(CACHE_KIND, id, 2, body(2)), true, "a fill of v2 is stored");
+    assert.deepEqual(await cache.get(CACHE_KIND, id), { version: 2, body: body(2) });
+
+    // The real path: the projection applies v3 and drops the cached v2.
+    const base = runner.stats();
+    await sendEvent(envelope("ProductUpdated", state(id, 3)));
+    const now = await processed(base, 1);
+    assert.deepEqual(delta(now, base), expect({ applied: 1 }));
+    const afterProjection = await cache.get(CACHE_KIND, id);
+    assert.notEqual(afterProjection?.version, 2, "the cache no longer returns v2");
+    assert.equal(afterProjection, undefined);
+
+    const read = v.parse(Product, await getProduct.invoke(deps, { id }));
+    assert.deepEqual(read.product, { id, version: 3, name: "Name v3", priceCents: 300 });
+    const filled = await cache.get(CACHE_KIND, id);
+    assert.equal(filled?.version, 3, "the query filled the cache with v3");
+    assert.deepEqual(v.parse(Product.entries.product, JSON.parse(filled?.body ?? "null")), read.product);
+  });
+
+  test("the runner's stats count exactly what was sent", async () => {
+    const stats = started(reader, "reader").projections.stats();
+    assert.deepEqual(stats, { ...sent, retries: 0 });
+    assert.deepEqual(sent, { applied: 5, stale: 4, deadLettered: 3 });
+  });
+});

@@ -1,0 +1,92 @@
+// Idempotency keys (Idempotency-Key on a POST). The gateway forwards the key with its scope (the
+// route) as gRPC metadata; the writer's middleware stores it in PostgreSQL in the same transaction as
+// the command's effect. A repeat with the same key and request gets the stored response and writes
+// nothing; the same key with another request is a 422; a repeat while the first is still in flight
+// waits on the first's uncommitted key row, and past a short lock timeout gets a 409 (in progress).
+import crypto from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { and, eq, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { LOCK_NOT_AVAILABLE, pgError } from "./db/errors.ts";
+import { idempotencyKeys } from "./db/schema.ts";
+import { DomainError, invalidInput } from "./errors.ts";
+import type { CallMiddleware } from "./function.ts";
+import type { WriterDb, WriterDeps } from "./tiers.ts";
+
+const KEY = "idempotency-key";
+const SCOPE = "idempotency-scope";
+const IN_FLIGHT_WAIT = "250ms";
+
+/** The gRPC metadata a gateway call carries: the Idempotency-Key and its scope, when given. */
+export function forwardedMetadata(c: Context): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  const key = c.req.header("Idempotency-Key");
+  if (key === undefined) return metadata;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw invalidInput("Idempotency-Key must be 1 to 255 visible ASCII characters", [
+      { path: "Idempotency-Key", message: "1 to 255 visible ASCII characters" },
+    ]);
+  }
+  metadata.set(KEY, key);
+  metadata.set(SCOPE, `${c.req.method} ${c.req.routePath}`);
+  return metadata;
+}
+
+function hashRequest(path: string, request: unknown): string {
+  return crypto.createHash("sha256").update(path).update("\n").update(JSON.stringify(request)).digest("hex");
+}
+
+/** The writer's middleware: honours idempotency keys, even when two repeats race. */
+export function idempotency(ttlMs: number): CallMiddleware<WriterDeps> {
+  return async (call, deps, next) => {
+    const [key] = call.metadata.get(KEY);
+    const [scope] = call.metadata.get(SCOPE);
+    if (typeof key !== "string" || typeof scope !== "string") return next(deps);
+    const requestHash = hashRequest(call.path, call.request);
+    const now = deps.clock();
+    const where = and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key));
+    return deps.db.transaction(async (tx) => {
+      const claim = () =>
+        tx
+          .insert(idempotencyKeys)
+          .values({ scope, key, requestHash, expiresAt: new Date(now.getTime() + ttlMs) })
+          .onConflictDoNothing()
+          .returning({ key: idempotencyKeys.key });
+      // An uncommitted row with this key means the first request is still in flight: wait briefly.
+      await tx.execute(sql.raw(`set local lock_timeout = '${IN_FLIGHT_WAIT}'`));
+      let claimed: { key: string }[];
+      try {
+        claimed = await claim();
+        if (claimed.length === 0) {
+          const [existing] = await tx.select().from(idempotencyKeys).where(where);
+          if (existing && existing.expiresAt > now) {
+            if (existing.requestHash !== requestHash) {
+              throw new DomainError("unprocessable", "this Idempotency-Key was used with a different request");
+            }
+            return existing.response;
+          }
+          await tx.delete(idempotencyKeys).where(where);
+          claimed = await claim();
+        }
+      } catch (error) {
+        if (pgError(error)?.code === LOCK_NOT_AVAILABLE) {
+          throw new DomainError("in_progress", "a request with this Idempotency-Key is still in progress");
+        }
+        throw error;
+      }
+      await tx.execute(sql.raw("set local lock_timeout = 0"));
+      const response = await next({ ...deps, db: tx });
+      await tx.update(idempotencyKeys).set({ response }).where(where);
+      return response;
+    });
+  };
+}
+
+/** Deletes expired keys; the writer runs it now and then. */
+export async function deleteExpiredKeys(db: WriterDb, now: Date): Promise<number> {
+  const deleted = await db
+    .delete(idempotencyKeys)
+    .where(sql`${idempotencyKeys.expiresAt} <= ${now}`)
+    .returning({ key: idempotencyKeys.key });
+  return deleted.length;
+}
