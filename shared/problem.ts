@@ -72,7 +72,7 @@ export function errorHandler(log: (entry: Record<string, unknown>) => void) {
   };
 }
 
-/** Reads a JSON body; malformed JSON or a non-JSON content type is a 400 naming the body. */
+/** Reads a JSON object body; malformed JSON, a non-object or a non-JSON content type is a 400 naming the body. */
 export async function readJson(c: Context): Promise<unknown> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
@@ -81,11 +81,18 @@ export async function readJson(c: Context): Promise<unknown> {
     ]);
   }
   const text = await c.req.text();
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (error) {
     throw new DomainError("invalid_input", "the body is not valid JSON", [
       { path: "(body)", message: error instanceof Error ? error.message : "malformed JSON" },
     ]);
   }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new DomainError("invalid_input", "the body must be a JSON object", [
+      { path: "(body)", message: "expected a JSON object" },
+    ]);
+  }
+  return body;
 }

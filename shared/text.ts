@@ -16,12 +16,14 @@ export function words(text: string): string[] {
 export function wordPrefixes(...texts: string[]): string[] {
   const out = new Set<string>();
   for (const word of texts.flatMap(words)) {
-    for (let end = 1; end <= Math.min(word.length, MAX_PREFIX); end++) out.add(word.slice(0, end));
+    // By code point, so a prefix never splits a character outside the Basic Multilingual Plane.
+    const chars = [...word];
+    for (let end = 1; end <= Math.min(chars.length, MAX_PREFIX); end++) out.add(chars.slice(0, end).join(""));
   }
   return [...out];
 }
 
 /** The query words as the prefixes to look up: a word longer than MAX_PREFIX is cut to it. */
 export function queryPrefixes(query: string): string[] {
-  return [...new Set(words(query).map((word) => word.slice(0, MAX_PREFIX)))];
+  return [...new Set(words(query).map((word) => [...word].slice(0, MAX_PREFIX).join("")))];
 }

@@ -55,9 +55,7 @@ describe("wordPrefixes", () => {
     assert.ok(prefixes.every((prefix) => prefix.length <= 24));
   });
 
-  test("prefixes never split a character outside the BMP", {
-    todo: "text.ts slices UTF-16 code units: a lone surrogate becomes a prefix",
-  }, () => {
+  test("prefixes never split a character outside the BMP", () => {
     const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
     for (const prefix of wordPrefixes("𠀀𠀁 widget")) assert.doesNotMatch(prefix, lone);
   });

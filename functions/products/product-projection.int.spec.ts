@@ -308,8 +308,10 @@ describe("product projection", () => {
     assert.equal(await cache.get(CACHE_KIND, id), undefined, "v1 is gone");
     assert.equal(await cache.fill(CACHE_KIND, id, 1, body(1)), false, "a late fill of v1 is refused");
     const afterLateFill = await cache.get(CACHE_KIND, id);
-    assert.notEqual(afterLateFill?.version, 1, "v1 never comes back");
-    assert.equal(afterLateFill, undefined);
+    assert.ok(
+      afterLateFill === undefined || afterLateFill.version === 2,
+      `nothing or v2, got ${afterLateFill?.version}`,
+    );
     assert.equal(await cache.fill(CACHE_KIND, id, 2, body(2)), true, "a fill of v2 is stored");
     assert.deepEqual(await cache.get(CACHE_KIND, id), { version: 2, body: body(2) });
 
@@ -319,8 +321,10 @@ describe("product projection", () => {
     const now = await processed(base, 1);
     assert.deepEqual(delta(now, base), expect({ applied: 1 }));
     const afterProjection = await cache.get(CACHE_KIND, id);
-    assert.notEqual(afterProjection?.version, 2, "the cache no longer returns v2");
-    assert.equal(afterProjection, undefined);
+    assert.ok(
+      afterProjection === undefined || afterProjection.version === 3,
+      `the cache no longer returns v2, got ${afterProjection?.version}`,
+    );
 
     const read = v.parse(Product, await getProduct.invoke(deps, { id }));
     assert.deepEqual(read.product, { id, version: 3, name: "Name v3", priceCents: 300 });

@@ -1,5 +1,4 @@
-// The gateway's HTTP side via app.request, with the writer and reader unreachable: malformed input is
-// a 400 naming each field before any gRPC call, a well-formed request is a 503, never a 500.
+// The gateway's HTTP side with unreachable tiers: malformed input is a 400 before any gRPC call, the rest 503.
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
@@ -115,7 +114,6 @@ describe("malformed input is a 400 naming each offending field, before any gRPC 
     options?: { json?: unknown; body?: string; headers?: Record<string, string> };
     paths: string[];
     /** A known bug: the case runs and reports, but does not fail the run. */
-    todo?: string;
   }[] = [
     // POST /api/v1/products
     {
@@ -139,7 +137,6 @@ describe("malformed input is a 400 naming each offending field, before any gRPC 
       path: "/api/v1/products",
       options: { json: [validProduct] },
       paths: ["(body)"],
-      todo: "valibot's object schemas take an array for an object: the errors name sku, name, ... and '0'",
     },
     {
       name: "update: a JSON array",
@@ -185,7 +182,6 @@ describe("malformed input is a 400 naming each offending field, before any gRPC 
       path: "/api/v1/products",
       options: { json: { ...validProduct, colour: "red", id: ID } },
       paths: ["colour", "id"],
-      todo: "v.strictObject stops at the first unknown key",
     },
     {
       name: "update: every unknown field is named",
@@ -193,7 +189,6 @@ describe("malformed input is a 400 naming each offending field, before any gRPC 
       path: `/api/v1/products/${ID}`,
       options: { json: { name: "X", version: 2, deleted: true } },
       paths: ["version", "deleted"],
-      todo: "v.strictObject stops at the first unknown key",
     },
     {
       name: "create: out-of-range numbers",
@@ -255,7 +250,7 @@ describe("malformed input is a 400 naming each offending field, before any gRPC 
       options: { json: { priceCents: -5 } },
       paths: ["priceCents"],
     },
-    ...["abc", '"0"', '"-1"', '"1.5"', "*", '"1", "2"', '"9999999999999999"'].map((ifMatch) => ({
+    ...["abc", '"0"', '"-1"', '"1.5"', '"x"', '"9999999999999999"'].map((ifMatch) => ({
       name: `update: If-Match ${ifMatch}`,
       method: "PATCH",
       path: `/api/v1/products/${ID}`,
@@ -270,6 +265,21 @@ describe("malformed input is a 400 naming each offending field, before any gRPC 
       path: `/api/v1/products/${ID}`,
       options: { headers: { "if-match": "W/abc" } },
       paths: ["If-Match"],
+    },
+    // Idempotency-Key, on any route
+    ...["a b", "x".repeat(256), "clé"].map((key) => ({
+      name: `create: Idempotency-Key of ${key.length} characters starting ${JSON.stringify(key.slice(0, 3))}`,
+      method: "POST",
+      path: "/api/v1/products",
+      options: { json: validProduct, headers: { "idempotency-key": key } },
+      paths: ["Idempotency-Key"],
+    })),
+    {
+      name: "delete: bad Idempotency-Key",
+      method: "DELETE",
+      path: `/api/v1/products/${ID}`,
+      options: { headers: { "idempotency-key": "a b" } },
+      paths: ["Idempotency-Key"],
     },
     // GET /api/v1/products?...
     { name: "search: unknown parameter", method: "GET", path: "/api/v1/products?page=2", paths: ["page"] },
@@ -294,7 +304,6 @@ describe("malformed input is a 400 naming each offending field, before any gRPC 
       method: "GET",
       path: "/api/v1/products?page=2&size=10",
       paths: ["page", "size"],
-      todo: "v.strictObject stops at the first unknown key",
     },
     {
       name: "search: several bad parameters at once",
@@ -308,8 +317,8 @@ describe("malformed input is a 400 naming each offending field, before any gRPC 
     problem(await send(strict, "POST", "/api/v1/products", { json: [validProduct] }), 400);
   });
 
-  for (const { name, method, path, options, paths, todo } of cases) {
-    test(name, { todo }, async () => {
+  for (const { name, method, path, options, paths } of cases) {
+    test(name, async () => {
       badRequest(await send(strict, method, path, options), paths);
     });
   }
@@ -356,12 +365,18 @@ describe("well-formed requests with the writer and reader unreachable are 503, n
       path: "/api/v1/products",
       options: { json: { ...validProduct, tags: ["Tools"] } },
     },
+    {
+      name: "create with an Idempotency-Key",
+      method: "POST",
+      path: "/api/v1/products",
+      options: { json: validProduct, headers: { "idempotency-key": "3f0c8a7e-key" } },
+    },
     { name: "get", method: "GET", path: `/api/v1/products/${ID}` },
     {
       name: "get with X-Min-Version",
       method: "GET",
       path: `/api/v1/products/${ID}`,
-      options: { headers: { "x-min-version": '"2"' } },
+      options: { headers: { "x-min-version": "2" } },
     },
     {
       name: "search",
@@ -382,12 +397,6 @@ describe("well-formed requests with the writer and reader unreachable are 503, n
       options: { json: { stock: 0 }, headers: { "if-match": '"3"' } },
     },
     { name: "delete", method: "DELETE", path: `/api/v1/products/${ID}` },
-    {
-      name: "delete with weak If-Match",
-      method: "DELETE",
-      path: `/api/v1/products/${ID}`,
-      options: { headers: { "if-match": 'W/"3"' } },
-    },
   ];
 
   for (const { name, method, path, options } of cases) {
@@ -398,6 +407,10 @@ describe("well-formed requests with the writer and reader unreachable are 503, n
       assert.equal(found.errors, undefined);
     });
   }
+
+  test("a cursor that this API never gave out is a 400 on cursor, without asking the reader", async () => {
+    badRequest(await send(down, "GET", "/api/v1/products?cursor=garbage"), ["cursor"]);
+  });
 
   test("no error was logged as unhandled", () => {
     assert.deepEqual(

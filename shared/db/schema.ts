@@ -58,6 +58,24 @@ export const products = pgTable(
   (table) => [uniqueIndex("products_sku_live_idx").on(table.sku).where(sql`${table.deletedAt} is null`)],
 );
 
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey(),
+    /** As given (trimmed); uniqueness compares it lower-cased. */
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    version: integer("version").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
+    /** A deleted user keeps its row (and version) so its email is free again but its id stays gone. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [
+    uniqueIndex("users_email_live_idx").on(sql`lower(${table.email})`).where(sql`${table.deletedAt} is null`),
+  ],
+);
+
 /**
  * Idempotency keys of commands, written in the same transaction as the command's effect: a repeat
  * with the same key and request finds the stored response instead of acting again.

@@ -9,12 +9,12 @@ import {
 import { defineFunction } from "../../../shared/function.ts";
 import { etag } from "../../../shared/http.ts";
 import { readJson } from "../../../shared/problem.ts";
-import { parseInput } from "../../../shared/validation.ts";
+import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
 import { fields } from "../product.ts";
 import { execute } from "../product-store.ts";
 
 /** The HTTP body: unknown fields are refused; description, stock and tags have defaults. */
-export const CreateProductBody = v.strictObject({
+export const CreateProductBody = fieldsOnly({
   sku: fields.sku,
   name: fields.name,
   description: v.optional(fields.description, ""),

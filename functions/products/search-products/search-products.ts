@@ -14,7 +14,7 @@ import { invalidInput } from "../../../shared/errors.ts";
 import { defineFunction } from "../../../shared/function.ts";
 import { IntegerString, queryObject } from "../../../shared/http.ts";
 import { queryPrefixes } from "../../../shared/text.ts";
-import { parseInput } from "../../../shared/validation.ts";
+import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
 import { fields } from "../product.ts";
 import { type ProductDoc, products, toProduct } from "../product-read-model.ts";
 
@@ -37,10 +37,11 @@ const SortSchema = v.picklist(SORTS, `sort is one of ${SORTS.join(", ")}`);
 const priceRangeOk = (input: { minPriceCents?: number; maxPriceCents?: number }) =>
   input.minPriceCents === undefined || input.maxPriceCents === undefined || input.minPriceCents <= input.maxPriceCents;
 const PRICE_RANGE_MESSAGE = "minPriceCents must not exceed maxPriceCents";
+const CURSOR_MESSAGE = "not a cursor this API gave out for this sort";
 
 /** The HTTP query string; unknown parameters are refused. */
 export const SearchProductsQuery = v.pipe(
-  v.strictObject({
+  fieldsOnly({
     q: v.optional(Query),
     tag: v.optional(Tag),
     minPriceCents: v.optional(v.pipe(IntegerString, Price)),
@@ -52,6 +53,11 @@ export const SearchProductsQuery = v.pipe(
   v.forward(
     v.check((input) => priceRangeOk(input), PRICE_RANGE_MESSAGE),
     ["minPriceCents"],
+  ),
+  // Checked at the gateway too, so a bad cursor is a 400 even when the reader is unreachable.
+  v.forward(
+    v.check((input) => input.cursor === undefined || cursorFits(input.cursor, input.sort ?? "name"), CURSOR_MESSAGE),
+    ["cursor"],
   ),
 );
 
@@ -87,6 +93,22 @@ export function encodeCursor(cursor: CursorValue): string {
   return Buffer.from(JSON.stringify([cursor.sort, cursor.last, cursor.id])).toString("base64url");
 }
 
+/** What the last sort value must be, per sort field. */
+const LAST_VALUE = {
+  name: v.string(),
+  priceCents: v.pipe(v.number(), v.integer()),
+  createdAt: v.pipe(v.string(), v.isoTimestamp()),
+} as const;
+
+function cursorFits(raw: string, sort: Sort): boolean {
+  try {
+    decodeCursor(raw, sort);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function decodeCursor(raw: string, sort: Sort): CursorValue {
   const bad = (message: string) => invalidInput(`invalid cursor: ${message}`, [{ path: "cursor", message }]);
   let decoded: unknown;
@@ -99,6 +121,8 @@ export function decodeCursor(raw: string, sort: Sort): CursorValue {
   const parsed = v.safeParse(CursorPayload, { sort: decoded[0], last: decoded[1], id: decoded[2] });
   if (!parsed.success) throw bad("not a cursor this API gave out");
   if (parsed.output.sort !== sort) throw bad(`it belongs to sort=${parsed.output.sort}, not sort=${sort}`);
+  const field = sort.replace("-", "") as keyof typeof LAST_VALUE;
+  if (!v.is(LAST_VALUE[field], parsed.output.last)) throw bad("not a cursor this API gave out");
   return parsed.output;
 }
 

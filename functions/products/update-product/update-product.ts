@@ -9,13 +9,13 @@ import {
 import { defineFunction } from "../../../shared/function.ts";
 import { etag, idParam, versionHeader } from "../../../shared/http.ts";
 import { readJson } from "../../../shared/problem.ts";
-import { parseInput } from "../../../shared/validation.ts";
+import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
 import { fields, Id, type ProductFields, Version } from "../product.ts";
 import { execute } from "../product-store.ts";
 
 /** The HTTP body: any subset of the fields, at least one, nothing else. */
 export const UpdateProductBody = v.pipe(
-  v.strictObject({
+  fieldsOnly({
     sku: v.optional(fields.sku),
     name: v.optional(fields.name),
     description: v.optional(fields.description),
