@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
 import { formatRow, up } from "../infra/stack.ts";
+import { serviceArgs } from "../services/launch.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -62,8 +63,9 @@ async function main(): Promise<number> {
     gateway: `http://127.0.0.1:${config.gateway.port}/readyz`,
   };
   for (const name of SERVICES) {
-    const child = spawn(process.execPath, [path.join(root, "services", name, "main.ts")], {
+    const child = spawn(process.execPath, serviceArgs(name), {
       cwd: root,
+      env: { ...process.env, OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME ?? name },
       stdio: ["ignore", "pipe", "pipe"],
     });
     children.set(name, child);

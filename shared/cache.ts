@@ -3,7 +3,9 @@
 // (dropping an older body); a fill writes only a version at least `v`. So a reader that read an old
 // version before the projection applied a new one can never put the old one back. Redis being down
 // makes every call a miss or a no-op: queries get slower, never fail.
+import { trace } from "@opentelemetry/api";
 import { createClient } from "redis";
+import { appMetrics } from "./telemetry/metrics.ts";
 
 const FILL = `
 local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
@@ -71,12 +73,17 @@ export async function connectCache(opts: {
   }
 
   return {
-    get: (kind, id) =>
-      guarded(undefined, async () => {
+    get: async (kind, id) => {
+      const hit = await guarded(undefined, async () => {
         const entry = await client.hGetAll(key(kind, id));
         if (entry.b === undefined || entry.v === undefined) return undefined;
         return { version: Number(entry.v), body: entry.b };
-      }),
+      });
+      // On the query's span, so its trace shows whether the cache answered.
+      trace.getActiveSpan()?.setAttribute("cache.hit", hit !== undefined);
+      appMetrics().cacheRequests.add(1, { "cache.kind": kind, "cache.hit": hit !== undefined });
+      return hit;
+    },
     fill: (kind, id, version, body) =>
       guarded(false, async () => {
         const result = await client.eval(FILL, {

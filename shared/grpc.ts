@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import type * as v from "valibot";
 import { DomainError } from "./errors.ts";
 import { fromServiceError, toServiceError } from "./grpc-status.ts";
+import { appMetrics } from "./telemetry/metrics.ts";
 import { parseInput } from "./validation.ts";
 
 /** What ts-proto generates for each unary method. */
@@ -18,6 +19,15 @@ export interface UnaryMethod<Req, Res> {
 
 export type Logger = (entry: Record<string, unknown>) => void;
 
+/** rpc.* attributes of a method path such as /writer.v1.WriterService/CreateProduct. */
+function rpcAttributes(path: string, code: grpc.status) {
+  const [, service = "", method = ""] = path.split("/");
+  return { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method, "rpc.grpc.status_code": code };
+}
+
+const statusOf = (error: unknown): grpc.status =>
+  error instanceof DomainError ? (toServiceError(error).code ?? grpc.status.UNKNOWN) : grpc.status.INTERNAL;
+
 /**
  * Registers `handle` as the unary method `method` on `server`. The request is validated again here:
  * gRPC is a trust boundary. Domain errors become their status; anything else is logged and INTERNAL.
@@ -30,11 +40,18 @@ export function serveUnary<Req, Res>(
   log: Logger,
 ): void {
   const handler: grpc.handleUnaryCall<Req, Res> = (call, callback) => {
+    const started = performance.now();
+    const record = (code: grpc.status) =>
+      appMetrics().rpcServerDuration.record((performance.now() - started) / 1000, rpcAttributes(method.path, code));
     Promise.resolve()
       .then(() => handle(parseInput(schema, call.request), call.metadata))
       .then(
-        (response) => callback(null, response),
+        (response) => {
+          record(grpc.status.OK);
+          callback(null, response);
+        },
         (error: unknown) => {
+          record(statusOf(error));
           if (error instanceof DomainError) return callback(toServiceError(error));
           log({ level: "error", msg: "unhandled error in rpc", rpc: method.path, err: String(error) });
           callback({ code: grpc.status.INTERNAL, details: "internal error" });
@@ -52,6 +69,9 @@ export function callUnary<Req, Res>(
   deadlineMs: number,
   metadata: grpc.Metadata = new grpc.Metadata(),
 ): Promise<Res> {
+  const started = performance.now();
+  const record = (code: grpc.status) =>
+    appMetrics().rpcClientDuration.record((performance.now() - started) / 1000, rpcAttributes(method.path, code));
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       method.path,
@@ -61,6 +81,7 @@ export function callUnary<Req, Res>(
       metadata,
       { deadline: Date.now() + deadlineMs },
       (error, response) => {
+        record(error ? error.code : grpc.status.OK);
         if (error) reject(fromServiceError(error));
         else if (response === undefined) reject(new DomainError("internal", `empty response from ${method.path}`));
         else resolve(response);

@@ -1,8 +1,29 @@
-// Structured logs: one JSON object per line on stdout.
+// Structured logs: one JSON object per line on stdout (pino), each carrying the trace_id and span_id
+// of the span it was written under, so a log line leads to its trace and back.
+import { trace } from "@opentelemetry/api";
+import pino from "pino";
+
 export type Log = (entry: Record<string, unknown>) => void;
 
-export function createLog(service: string, write: (line: string) => void = (line) => process.stdout.write(line)): Log {
-  return (entry) => {
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: "info", service, ...entry })}\n`);
+type Level = "debug" | "info" | "warn" | "error";
+const LEVELS = new Set<string>(["debug", "info", "warn", "error"]);
+
+export function createLog(service: string, write?: (line: string) => void): Log {
+  const logger = pino(
+    {
+      base: { service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin() {
+        const context = trace.getActiveSpan()?.spanContext();
+        return context ? { trace_id: context.traceId, span_id: context.spanId } : {};
+      },
+    },
+    // Synchronous: a line written just before the process exits is not lost.
+    write ? { write } : pino.destination({ dest: 1, sync: true }),
+  );
+  return ({ level, msg, ...rest }) => {
+    const method: Level = typeof level === "string" && LEVELS.has(level) ? (level as Level) : "info";
+    logger[method](rest, typeof msg === "string" ? msg : "");
   };
 }

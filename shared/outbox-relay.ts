@@ -7,9 +7,11 @@
 // acknowledged them (idempotent producer, acks=all), so a crash in between re-publishes: duplicates,
 // never losses; the projections apply each version once.
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
+import type { Span } from "@opentelemetry/api";
 import type postgres from "postgres";
 import { topicFor } from "./events.ts";
 import { ensureTopics, type Producer } from "./kafka.ts";
+import { endSpan, startPublishSpan } from "./telemetry/kafka-spans.ts";
 
 const RELAY_LOCK_KEY = 7_246_351_902; // any constant: names the relay's advisory lock
 const BATCH = 500;
@@ -65,16 +67,22 @@ export async function startRelay(opts: {
         await ensureTopics(opts.kafka, newTopics, opts.partitions);
         for (const topic of newTopics) knownTopics.add(topic);
       }
-      await producer.sendBatch({
-        topicMessages: [...byTopic].map(([topic, topicRows]) => ({
-          topic,
-          messages: topicRows.map((row) => ({
-            key: row.aggregate_id,
-            value: JSON.stringify(row.envelope),
-            headers: { ...row.headers, "event-type": row.type, "event-id": row.event_id },
-          })),
-        })),
-      });
+      const spans: Span[] = [];
+      const topicMessages = [...byTopic].map(([topic, topicRows]) => ({
+        topic,
+        messages: topicRows.map((row) => {
+          const headers = { ...row.headers, "event-type": row.type, "event-id": row.event_id };
+          spans.push(startPublishSpan(topic, row.aggregate_id, headers));
+          return { key: row.aggregate_id, value: JSON.stringify(row.envelope), headers };
+        }),
+      }));
+      try {
+        await producer.sendBatch({ topicMessages });
+      } catch (error) {
+        for (const span of spans) endSpan(span, error);
+        throw error;
+      }
+      for (const span of spans) endSpan(span);
       await tx`update outbox set sent_at = now() where id in ${tx(rows.map((row) => row.id))}`;
       return rows.length;
     });

@@ -17,6 +17,8 @@ import {
   type Producer,
 } from "./kafka.ts";
 import { PoisonMessage, type Projection, type ProjectionDeps } from "./projection.ts";
+import { inProcessSpan } from "./telemetry/kafka-spans.ts";
+import { appMetrics } from "./telemetry/metrics.ts";
 
 export type Log = (entry: Record<string, unknown>) => void;
 
@@ -90,14 +92,44 @@ export async function startProjections(opts: {
 
   async function handle(topic: string, partition: number, message: KafkaMessage) {
     const projection = byTopic.get(topic);
-    try {
-      if (!projection) throw new PoisonMessage(`no projection for topic ${topic}`);
-      const result = await projection.apply(opts.deps, parseEnvelope(message));
-      stats[result]++;
-    } catch (error) {
-      if (error instanceof PoisonMessage) return deadLetter(topic, partition, message, error.message);
-      throw error;
-    }
+    const headers = headerStrings(message.headers);
+    await inProcessSpan(
+      { topic, partition, offset: message.offset, key: message.key?.toString(), headers },
+      async (span) => {
+        try {
+          if (!projection) throw new PoisonMessage(`no projection for topic ${topic}`);
+          const event = parseEnvelope(message);
+          const result = await projection.apply(opts.deps, event);
+          stats[result]++;
+          span.setAttribute("cqrs.projection.outcome", result);
+          const lag = (Date.now() - Date.parse(event.occurredAt)) / 1000;
+          if (result === "applied")
+            appMetrics().projectionLag.record(lag, { "cqrs.aggregate.type": projection.aggregateType });
+          appMetrics().projectedEvents.add(1, {
+            "messaging.destination.name": topic,
+            "cqrs.projection.outcome": result,
+          });
+          log({
+            msg: "event projected",
+            topic,
+            partition,
+            offset: message.offset,
+            type: event.type,
+            aggregate_id: event.aggregateId,
+            version: event.version,
+            outcome: result,
+          });
+        } catch (error) {
+          if (!(error instanceof PoisonMessage)) throw error;
+          span.setAttribute("cqrs.projection.outcome", "dead-lettered");
+          appMetrics().projectedEvents.add(1, {
+            "messaging.destination.name": topic,
+            "cqrs.projection.outcome": "dead-lettered",
+          });
+          await deadLetter(topic, partition, message, error.message);
+        }
+      },
+    );
   }
 
   void consumer.run({

@@ -49,6 +49,9 @@ export const jaegerServer: Server = {
         JAEGER_QUERY_PORT: String(jaeger.queryPort),
         JAEGER_QUERY_GRPC_PORT: String(jaeger.queryGrpcPort),
         JAEGER_HEALTH_PORT: String(jaeger.healthPort),
+        // Jaeger would trace itself to the default OTLP port, which nothing serves here.
+        OTEL_TRACES_EXPORTER: "none",
+        OTEL_SDK_DISABLED: "true",
       },
       pidFile: ctx.pidFile,
       logFile: ctx.logFile,

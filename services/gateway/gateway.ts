@@ -2,7 +2,8 @@
 // routes with a gRPC call to the writer or reader in place of the handler, and maps every error to
 // problem+json in one place. It holds no state.
 import type * as grpc from "@grpc/grpc-js";
-import { Hono } from "hono";
+import { trace } from "@opentelemetry/api";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { allFunctions } from "../../functions/registry.ts";
 import type { Config } from "../../shared/config.ts";
@@ -11,8 +12,48 @@ import { connectClient } from "../../shared/grpc.ts";
 import { healthRoutes, serveHttp } from "../../shared/health.ts";
 import type { Log } from "../../shared/log.ts";
 import { errorHandler, problemResponse } from "../../shared/problem.ts";
+import { appMetrics, metricsRoutes } from "../../shared/telemetry/metrics.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The route pattern that answered (e.g. /api/v1/products/:id), for span names and metric labels. */
+function matchedRoute(c: Context): string {
+  const handlers = c.req.matchedRoutes.filter((route) => route.method !== "ALL");
+  return handlers.at(-1)?.path ?? "(unmatched)";
+}
+
+/**
+ * Per request: names the HTTP server span after the route, records http.server.request.duration,
+ * writes one log line, and returns the trace id in X-Trace-Id so there is an id to look up.
+ */
+function observe(log: Log): MiddlewareHandler {
+  return async function observeRequest(c, next) {
+    const started = performance.now();
+    await next();
+    const route = matchedRoute(c);
+    const status = c.res.status;
+    const span = trace.getActiveSpan();
+    span?.updateName(`${c.req.method} ${route}`);
+    span?.setAttribute("http.route", route);
+    const traceId = span?.spanContext().traceId;
+    if (traceId) c.res.headers.set("X-Trace-Id", traceId);
+    const seconds = (performance.now() - started) / 1000;
+    appMetrics().httpServerDuration.record(seconds, {
+      "http.request.method": c.req.method,
+      "http.route": route,
+      "http.response.status_code": status,
+    });
+    if (route === "/metrics" || route === "/healthz" || route === "/readyz") return;
+    log({
+      msg: "request",
+      method: c.req.method,
+      route,
+      path: c.req.path,
+      status,
+      duration_ms: Math.round(seconds * 1e4) / 10,
+    });
+  };
+}
 
 function channelReady(client: grpc.Client, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -44,6 +85,8 @@ export function gatewayApp(clients: { writer: grpc.Client; reader: grpc.Client }
         }),
     }),
   );
+  app.use("*", observe(log));
+  app.route("/", metricsRoutes());
   app.route(
     "/",
     healthRoutes(async () => {

@@ -5,11 +5,14 @@ import { MongoClient } from "mongodb";
 import { projections, readerFunctions } from "../../functions/registry.ts";
 import { connectCache } from "../../shared/cache.ts";
 import type { Config } from "../../shared/config.ts";
+import { topicFor } from "../../shared/events.ts";
 import { listen } from "../../shared/grpc.ts";
 import { healthRoutes, serveHttp } from "../../shared/health.ts";
 import { kafkaClient } from "../../shared/kafka.ts";
 import type { Log } from "../../shared/log.ts";
 import { type ProjectionRunner, startProjections } from "../../shared/projection-consumer.ts";
+import { observeConsumerLag } from "../../shared/telemetry/lag-metrics.ts";
+import { metricsRoutes } from "../../shared/telemetry/metrics.ts";
 import type { ReaderDeps } from "../../shared/tiers.ts";
 
 export interface Reader {
@@ -51,8 +54,9 @@ export async function startReader(config: Config, log: Log): Promise<Reader> {
   const { deps, close } = await connectReaderDeps(config, log);
   const { readModel, cache } = deps;
 
+  const kafka = kafkaClient(config.kafka.brokers, "reader");
   const runner = await startProjections({
-    kafka: kafkaClient(config.kafka.brokers, "reader"),
+    kafka,
     topicPrefix: config.kafka.topicPrefix,
     groupId: config.kafka.consumerGroup,
     partitions: config.kafka.partitions,
@@ -64,10 +68,15 @@ export async function startReader(config: Config, log: Log): Promise<Reader> {
   const server = new grpc.Server();
   for (const fn of readerFunctions) fn.serve(server, deps, log);
   const grpcPort = await listen(server, config.reader.host, config.reader.port);
+  const stopLag = observeConsumerLag(
+    kafka,
+    config.kafka.consumerGroup,
+    projections.map((p) => topicFor(config.kafka.topicPrefix, p.aggregateType)),
+  );
   const http = await serveHttp(
     healthRoutes(async () => {
       await readModel.command({ ping: 1 });
-    }),
+    }).route("/", metricsRoutes()),
     config.reader.host,
     config.reader.httpPort,
   );
@@ -86,6 +95,7 @@ export async function startReader(config: Config, log: Log): Promise<Reader> {
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await http.close();
       await runner.stop();
+      await stopLag();
       await close();
     },
   };

@@ -14,6 +14,9 @@ import { deleteExpiredKeys, idempotency } from "../../shared/idempotency.ts";
 import { connectProducer, kafkaClient } from "../../shared/kafka.ts";
 import type { Log } from "../../shared/log.ts";
 import { startRelay } from "../../shared/outbox-relay.ts";
+import { observeOutboxBacklog } from "../../shared/telemetry/lag-metrics.ts";
+import { metricsRoutes } from "../../shared/telemetry/metrics.ts";
+import { tracedSql } from "../../shared/telemetry/postgres-spans.ts";
 import type { WriterDeps } from "../../shared/tiers.ts";
 
 /** Creates the database named in `url` if it does not exist (a fresh compose volume, a test run). */
@@ -54,7 +57,8 @@ export async function connectWriterDeps(config: Config): Promise<{ sql: postgres
   await ensureDatabase(config.postgres.url);
   await migrateDatabase(config.postgres.url, config.writer.migrationsDir);
   const sql = postgres(config.postgres.url, { max: 20, onnotice: () => {} });
-  return { sql, deps: { db: drizzle(sql, { schema }), clock: () => new Date(), newId: uuidv7 } };
+  const db = drizzle(tracedSql(sql, config.postgres.url), { schema });
+  return { sql, deps: { db, clock: () => new Date(), newId: uuidv7 } };
 }
 
 export async function startWriter(config: Config, log: Log): Promise<Writer> {
@@ -82,10 +86,11 @@ export async function startWriter(config: Config, log: Log): Promise<Writer> {
   }, 3_600_000);
   sweep.unref();
   const grpcPort = await listen(server, config.writer.host, config.writer.port);
+  observeOutboxBacklog(sql);
   const http = await serveHttp(
     healthRoutes(async () => {
       await sql`select 1`;
-    }),
+    }).route("/", metricsRoutes()),
     config.writer.host,
     config.writer.httpPort,
   );

@@ -1,0 +1,62 @@
+// Producer and consumer spans for Kafka, following the messaging semantic conventions. The
+// Confluent client has no instrumentation maintained by the OpenTelemetry project. The trace context
+// crosses Kafka in the W3C `traceparent`/`tracestate` message headers: a publish span is a child of
+// the context the outbox row carried (the command's), a process span a child of the publish span.
+import { type Context, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+
+const tracer = trace.getTracer("cqrs-ts/kafka");
+
+const base = (topic: string) => ({ "messaging.system": "kafka", "messaging.destination.name": topic });
+
+/** Starts the publish span of one message under the context stored in `headers`; injects its own. */
+export function startPublishSpan(topic: string, key: string, headers: Record<string, string>): Span {
+  const parent: Context = propagation.extract(context.active(), headers);
+  const span = tracer.startSpan(
+    `send ${topic}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: { ...base(topic), "messaging.operation.type": "send", "messaging.kafka.message.key": key },
+    },
+    parent,
+  );
+  propagation.inject(trace.setSpan(parent, span), headers);
+  return span;
+}
+
+export function endSpan(span: Span, error?: unknown): void {
+  if (error !== undefined) {
+    span.recordException(error instanceof Error ? error : String(error));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  }
+  span.end();
+}
+
+/** Runs `work` in a process span that continues the trace in the message's headers. */
+export async function inProcessSpan<T>(
+  message: { topic: string; partition: number; offset: string; key?: string; headers: Record<string, string> },
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
+  const parent = propagation.extract(context.active(), message.headers);
+  const span = tracer.startSpan(
+    `process ${message.topic}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        ...base(message.topic),
+        "messaging.operation.type": "process",
+        "messaging.destination.partition.id": String(message.partition),
+        "messaging.kafka.offset": Number(message.offset),
+        ...(message.key ? { "messaging.kafka.message.key": message.key } : {}),
+      },
+    },
+    parent,
+  );
+  try {
+    const result = await context.with(trace.setSpan(parent, span), () => work(span));
+    endSpan(span);
+    return result;
+  } catch (error) {
+    endSpan(span, error);
+    throw error;
+  }
+}

@@ -1,0 +1,75 @@
+// OpenTelemetry for one service process: traces over OTLP/HTTP, metrics for a Prometheus scrape of
+// the service's own /metrics, W3C trace context, and the maintained instrumentations (http, grpc,
+// mongodb, redis). Loaded by preload.ts before any application module, because instrumentations
+// patch modules as they are loaded. OTEL_SDK_DISABLED=true switches all of it off; the standard
+// OTEL_* variables (sampler, endpoint, service name, resource attributes) are honoured.
+import { metrics } from "@opentelemetry/api";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { registerInstrumentations } from "@opentelemetry/instrumentation";
+import { GrpcInstrumentation } from "@opentelemetry/instrumentation-grpc";
+import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
+import { MongoDBInstrumentation } from "@opentelemetry/instrumentation-mongodb";
+import { RedisInstrumentation } from "@opentelemetry/instrumentation-redis";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { MeterProvider } from "@opentelemetry/sdk-metrics";
+import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import { loadConfig } from "../config.ts";
+import { startRuntimeMetrics } from "./runtime-metrics.ts";
+
+/** Requests that are not worth a trace: probes and scrapes. */
+const UNTRACED_PATHS = new Set(["/metrics", "/healthz", "/readyz"]);
+
+export interface Telemetry {
+  prometheus: PrometheusExporter;
+  shutdown(): Promise<void>;
+}
+
+let current: Telemetry | undefined;
+
+/** The running telemetry of this process, if it was started (by preload.ts). */
+export const telemetry = (): Telemetry | undefined => current;
+
+export function startTelemetry(serviceName: string): Telemetry | undefined {
+  if (process.env.OTEL_SDK_DISABLED === "true" || current) return current;
+  const config = loadConfig();
+  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: process.env.OTEL_SERVICE_NAME ?? serviceName });
+
+  // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT itself; without one, the local stack's Jaeger.
+  const endpointSet = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const exporter = new OTLPTraceExporter(endpointSet ? {} : { url: `${config.otlpEndpoint}/v1/traces` });
+  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
+  tracerProvider.register();
+
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  registerInstrumentations({
+    tracerProvider,
+    meterProvider,
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? "").split("?")[0] ?? ""),
+        // Outgoing HTTP is only the OTLP export itself: tracing it would trace the tracer.
+        ignoreOutgoingRequestHook: () => true,
+      }),
+      new GrpcInstrumentation(),
+      new MongoDBInstrumentation({ enhancedDatabaseReporting: false }),
+      new RedisInstrumentation(),
+    ],
+  });
+  const stopRuntime = startRuntimeMetrics();
+
+  current = {
+    prometheus,
+    async shutdown() {
+      stopRuntime();
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+  return current;
+}
