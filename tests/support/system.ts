@@ -60,7 +60,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Removes everything a test system created: its database, read model, topics, group and keys. */
-export async function cleanUp(config: Config, aggregateTypes: string[] = ["product"]): Promise<void> {
+export async function cleanUp(config: Config, aggregateTypes: string[] = ["product", "user"]): Promise<void> {
   const dbName = decodeURIComponent(new URL(config.postgres.url).pathname.slice(1));
   const maintenance = new URL(config.postgres.url);
   maintenance.pathname = "/postgres";

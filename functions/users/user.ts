@@ -1,0 +1,107 @@
+// The user aggregate: its field rules, its events, and the pure decision of each command (emmett's
+// decide/evolve): given the current state and a command, which event happens, or which domain
+// error. No I/O here. Email uniqueness is not decided here: it needs every other user, so the
+// writer's partial unique index on lower(email) among live users enforces it (user-store.ts).
+import * as v from "valibot";
+import { DomainError, notFound, preconditionFailed } from "../../shared/errors.ts";
+
+export const AGGREGATE = "user";
+
+/** The longest address SMTP can carry (RFC 5321 path limit less the angle brackets). */
+export const EMAIL_MAX = 254;
+
+export const fields = {
+  email: v.pipe(
+    v.string(),
+    v.trim(),
+    v.maxLength(EMAIL_MAX, `email is at most ${EMAIL_MAX} characters`),
+    v.email("email must be an address such as ada@example.com"),
+  ),
+  name: v.pipe(
+    v.string(),
+    v.trim(),
+    v.minLength(1, "name must not be empty"),
+    v.maxLength(200, "name is at most 200 characters"),
+  ),
+};
+
+export const Id = v.pipe(v.string(), v.uuid("must be a UUID"));
+export const Version = v.pipe(v.number(), v.integer(), v.minValue(1, "versions start at 1"));
+
+export interface UserFields {
+  email: string;
+  name: string;
+}
+
+export interface UserState extends UserFields {
+  id: string;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  deleted: boolean;
+}
+
+export type UserCommand =
+  | { type: "CreateUser"; id: string; fields: UserFields; now: Date }
+  | { type: "UpdateUser"; patch: Partial<UserFields>; expectedVersion?: number; now: Date }
+  | { type: "DeleteUser"; expectedVersion?: number; now: Date };
+
+export type UserEventType = "UserCreated" | "UserUpdated" | "UserDeleted";
+
+export interface UserEvent {
+  type: UserEventType;
+  /** The state after the event: what the envelope's `data` carries. */
+  state: UserState;
+}
+
+function checkExists(state: UserState | undefined): UserState {
+  if (!state || state.deleted) throw notFound("no such user");
+  return state;
+}
+
+function checkVersion(state: UserState, expected: number | undefined): void {
+  if (expected !== undefined && expected !== state.version) {
+    throw preconditionFailed(`the user is at version ${state.version}, not ${expected}`);
+  }
+}
+
+export function decide(command: UserCommand, state: UserState | undefined): UserEvent {
+  switch (command.type) {
+    case "CreateUser": {
+      if (state) throw new DomainError("conflict", "a user with this id exists");
+      const created = { id: command.id, ...command.fields, version: 1, createdAt: command.now, updatedAt: command.now };
+      return { type: "UserCreated", state: { ...created, deleted: false } };
+    }
+    case "UpdateUser": {
+      const current = checkExists(state);
+      checkVersion(current, command.expectedVersion);
+      const next = { ...current, ...command.patch, version: current.version + 1, updatedAt: command.now };
+      return { type: "UserUpdated", state: next };
+    }
+    case "DeleteUser": {
+      const current = checkExists(state);
+      checkVersion(current, command.expectedVersion);
+      return {
+        type: "UserDeleted",
+        state: { ...current, version: current.version + 1, updatedAt: command.now, deleted: true },
+      };
+    }
+    default: {
+      const unknown: never = command;
+      throw new DomainError("invalid_input", `unknown command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** The event's `data`: the full state after the change, timestamps as RFC 3339 strings. */
+export function eventData(state: UserState): Record<string, unknown> {
+  return {
+    id: state.id,
+    email: state.email,
+    name: state.name,
+    version: state.version,
+    createdAt: state.createdAt.toISOString(),
+    updatedAt: state.updatedAt.toISOString(),
+    deleted: state.deleted,
+  };
+}
