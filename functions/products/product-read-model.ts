@@ -1,15 +1,10 @@
-// The product read model in MongoDB and its projection from product-events.
-//
-// One document per product id, written only by an event whose version is newer than the
-// document's: the filter {_id, version: {$lt: v}} with upsert either updates an older document,
-// inserts a new one, or fails with a duplicate key on _id because a newer or equal version is
-// there, which means "already applied". A delete leaves a tombstone {_id, version, deleted: true}.
+// The product read model in MongoDB and its projection from product-events: one document per
+// product, version-guarded, tombstones for deletes (shared/versioned-projection.ts).
 import type { Collection, Db } from "mongodb";
 import * as v from "valibot";
 import type { Product } from "../../proto/gen/reader/v1/reader.ts";
-import type { ProjectionDeps } from "../../shared/projection.ts";
-import { PoisonMessage, type Projection } from "../../shared/projection.ts";
 import { normalise, wordPrefixes } from "../../shared/text.ts";
+import { versionedProjection } from "../../shared/versioned-projection.ts";
 import { AGGREGATE } from "./product.ts";
 
 export const COLLECTION = "products";
@@ -45,8 +40,6 @@ export const INDEXES = [
   { key: { deleted: 1, createdAt: 1, _id: 1 }, name: "live_by_created" },
 ] as const;
 
-const EVENT_TYPES = ["ProductCreated", "ProductUpdated", "ProductDeleted"] as const;
-
 const ProductData = v.object({
   id: v.pipe(v.string(), v.uuid()),
   sku: v.string(),
@@ -78,59 +71,16 @@ export function toProduct(doc: ProductDoc): Product {
   };
 }
 
-function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: unknown })?.code === 11000;
-}
-
-export const productProjection: Projection = {
+export const productProjection = versionedProjection({
   aggregateType: AGGREGATE,
-
-  async setup(readModel) {
-    // Only the missing ones, one at a time: FerretDB 1.24 panics on a createIndexes naming several
-    // indexes that already exist.
-    const collection = products(readModel);
-    const existing = new Set(
-      (
-        await collection
-          .listIndexes()
-          .toArray()
-          .catch(() => [])
-      ).map((index) => String(index.name)),
-    );
-    for (const index of INDEXES) {
-      if (!existing.has(index.name)) await collection.createIndex({ ...index.key }, { name: index.name });
-    }
-  },
-
-  async apply({ readModel, cache }: ProjectionDeps, event) {
-    if (!(EVENT_TYPES as readonly string[]).includes(event.type))
-      throw new PoisonMessage(`unknown event type ${event.type}`);
-    if (event.schemaVersion !== 1) throw new PoisonMessage(`unknown schema version ${event.schemaVersion}`);
-    const parsed = v.safeParse(ProductData, event.data);
-    if (!parsed.success)
-      throw new PoisonMessage(
-        `invalid data: ${parsed.issues.map((i) => `${v.getDotPath(i)} ${i.message}`).join("; ")}`,
-      );
-    const data = parsed.output;
-    if (data.id !== event.aggregateId || data.version !== event.version) {
-      throw new PoisonMessage("data.id and data.version must match the envelope");
-    }
-    const { id, deleted, ...fields } = data;
-    const doc: Omit<ProductDoc, "_id"> = deleted
-      ? { version: data.version, deleted: true }
-      : {
-          ...fields,
-          deleted: false,
-          prefixes: wordPrefixes(fields.name, fields.description),
-          sortName: normalise(fields.name),
-        };
-    try {
-      await products(readModel).replaceOne({ _id: id, version: { $lt: data.version } }, doc, { upsert: true });
-    } catch (error) {
-      if (isDuplicateKey(error)) return "stale";
-      throw error;
-    }
-    await cache.invalidate(CACHE_KIND, id, data.version);
-    return "applied";
-  },
-};
+  collection: products,
+  cacheKind: CACHE_KIND,
+  eventTypes: ["ProductCreated", "ProductUpdated", "ProductDeleted"],
+  data: ProductData,
+  indexes: INDEXES,
+  toDoc: ({ id: _id, deleted: _deleted, version: _version, ...fields }) => ({
+    ...fields,
+    prefixes: wordPrefixes(fields.name, fields.description),
+    sortName: normalise(fields.name),
+  }),
+});

@@ -1,10 +1,9 @@
-// The writer's side of the product aggregate: load a row under a lock, then persist what `decide`
-// returned together with its outbox event, in the caller's transaction.
+// The writer's side of the product aggregate: how its row is loaded and saved, and what a taken sku
+// means; shared/aggregate-store.ts runs the command (lock, decide, row + outbox in one transaction).
 import { eq } from "drizzle-orm";
-import { pgError, UNIQUE_VIOLATION } from "../../shared/db/errors.ts";
+import { runCommand } from "../../shared/aggregate-store.ts";
 import { products } from "../../shared/db/schema.ts";
 import { conflict } from "../../shared/errors.ts";
-import { appendEvent } from "../../shared/outbox.ts";
 import type { WriterDeps, WriterTx } from "../../shared/tiers.ts";
 import { AGGREGATE, decide, eventData, type ProductCommand, type ProductState } from "./product.ts";
 
@@ -15,42 +14,36 @@ async function load(tx: WriterTx, id: string): Promise<ProductState | undefined>
   return { ...rest, deleted: deletedAt !== null };
 }
 
-/** The sku uniqueness violation, however drizzle wraps the driver's error. */
-function isSkuTaken(error: unknown): boolean {
-  const pg = pgError(error);
-  return pg?.code === UNIQUE_VIOLATION && String(pg.constraint_name).includes("sku");
+async function save(tx: WriterTx, { deleted, ...state }: ProductState, existed: boolean): Promise<void> {
+  const row = { ...state, deletedAt: deleted ? state.updatedAt : null };
+  if (existed) await tx.update(products).set(row).where(eq(products.id, state.id));
+  else await tx.insert(products).values(row);
 }
 
-/**
- * Runs one product command in one transaction: lock the row, decide, write the row and the event.
- * Either both commit or neither does.
- */
-export async function execute(deps: WriterDeps, id: string, command: ProductCommand): Promise<ProductState> {
-  try {
-    return await deps.db.transaction(async (tx) => {
-      const event = decide(command, await load(tx, id));
-      const { deleted, ...state } = event.state;
-      const row = { ...state, deletedAt: deleted ? state.updatedAt : null };
-      if (event.type === "ProductCreated") await tx.insert(products).values(row);
-      else await tx.update(products).set(row).where(eq(products.id, id));
-      await appendEvent(tx, {
-        aggregateType: AGGREGATE,
-        aggregateId: id,
-        type: event.type,
-        version: event.state.version,
-        occurredAt: event.state.updatedAt,
-        data: eventData(event.state),
-      });
-      return event.state;
-    });
-  } catch (error) {
-    if (isSkuTaken(error)) {
-      const sku =
-        command.type === "DeleteProduct" ? undefined : "fields" in command ? command.fields.sku : command.patch.sku;
-      throw conflict(sku === undefined ? "the sku is taken" : `sku ${sku} is taken`, [
+function claimedSku(command: ProductCommand): string | undefined {
+  switch (command.type) {
+    case "CreateProduct":
+      return command.fields.sku;
+    case "UpdateProduct":
+      return command.patch.sku;
+    case "DeleteProduct":
+      return undefined;
+  }
+}
+
+export function execute(deps: WriterDeps, id: string, command: ProductCommand): Promise<ProductState> {
+  return runCommand(deps, id, {
+    aggregateType: AGGREGATE,
+    load,
+    decide: (state) => decide(command, state),
+    save,
+    eventData,
+    uniqueViolation: (constraint) => {
+      if (!constraint.includes("sku")) return undefined;
+      const sku = claimedSku(command);
+      return conflict(sku === undefined ? "the sku is taken" : `sku ${sku} is taken`, [
         { path: "sku", message: "this sku is taken by another product" },
       ]);
-    }
-    throw error;
-  }
+    },
+  });
 }

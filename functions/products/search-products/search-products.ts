@@ -1,7 +1,6 @@
 // SearchProducts: GET /api/v1/products?q=&tag=&minPriceCents=&maxPriceCents=&sort=&limit=&cursor=
 // -> 200 {items, nextCursor}. Straight from the read model (search results are not cached), keyset
-// paginated: the opaque cursor holds the sort, the last sort value and the last id, so every
-// product is listed exactly once across pages even while others are added.
+// paginated (shared/keyset.ts): every product is listed exactly once across pages.
 import { Hono } from "hono";
 import type { Filter } from "mongodb";
 import * as v from "valibot";
@@ -10,43 +9,42 @@ import {
   type SearchProductsRequest,
   type SearchProductsResponse,
 } from "../../../proto/gen/reader/v1/reader.ts";
-import { invalidInput } from "../../../shared/errors.ts";
 import { defineFunction } from "../../../shared/function.ts";
 import { IntegerString, queryObject } from "../../../shared/http.ts";
+import { CURSOR_MESSAGE, Cursor, keyset, Limit, type SortOf } from "../../../shared/keyset.ts";
 import { queryPrefixes } from "../../../shared/text.ts";
 import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
+import type { ReadModelDoc } from "../../../shared/versioned-projection.ts";
 import { fields } from "../product.ts";
-import { type ProductDoc, products, toProduct } from "../product-read-model.ts";
+import { products, toProduct } from "../product-read-model.ts";
 
-export const SORTS = ["name", "-name", "priceCents", "-priceCents", "createdAt", "-createdAt"] as const;
-type Sort = (typeof SORTS)[number];
-const SORT_FIELD = { name: "sortName", priceCents: "priceCents", createdAt: "createdAt" } as const;
+const paging = keyset(
+  {
+    name: { field: "sortName", last: v.string() },
+    priceCents: { field: "priceCents", last: v.pipe(v.number(), v.integer()) },
+    createdAt: { field: "createdAt", last: v.pipe(v.string(), v.isoTimestamp()) },
+  },
+  "name",
+);
+type Sort = SortOf<"name" | "priceCents" | "createdAt">;
+export const SORTS = paging.sorts;
 
 const Price = fields.priceCents;
-const Limit = v.pipe(
-  v.number(),
-  v.integer(),
-  v.minValue(1, "limit is at least 1"),
-  v.maxValue(100, "limit is at most 100"),
-);
 const Query = v.pipe(v.string(), v.maxLength(200, "q is at most 200 characters"));
 const Tag = v.pipe(v.string(), v.trim(), v.toLowerCase(), v.minLength(1), v.maxLength(40));
-const Cursor = v.pipe(v.string(), v.maxLength(1000));
-const SortSchema = v.picklist(SORTS, `sort is one of ${SORTS.join(", ")}`);
 
 const priceRangeOk = (input: { minPriceCents?: number; maxPriceCents?: number }) =>
   input.minPriceCents === undefined || input.maxPriceCents === undefined || input.minPriceCents <= input.maxPriceCents;
 const PRICE_RANGE_MESSAGE = "minPriceCents must not exceed maxPriceCents";
-const CURSOR_MESSAGE = "not a cursor this API gave out for this sort";
 
-/** The HTTP query string; unknown parameters are refused. */
+/** The HTTP query string; unknown parameters are refused, each by name. */
 export const SearchProductsQuery = v.pipe(
   fieldsOnly({
     q: v.optional(Query),
     tag: v.optional(Tag),
     minPriceCents: v.optional(v.pipe(IntegerString, Price)),
     maxPriceCents: v.optional(v.pipe(IntegerString, Price)),
-    sort: v.optional(SortSchema),
+    sort: v.optional(paging.SortSchema),
     limit: v.optional(v.pipe(IntegerString, Limit)),
     cursor: v.optional(Cursor),
   }),
@@ -56,7 +54,7 @@ export const SearchProductsQuery = v.pipe(
   ),
   // Checked at the gateway too, so a bad cursor is a 400 even when the reader is unreachable.
   v.forward(
-    v.check((input) => input.cursor === undefined || cursorFits(input.cursor, input.sort ?? "name"), CURSOR_MESSAGE),
+    v.check((input) => input.cursor === undefined || paging.fits(input.cursor, input.sort ?? "name"), CURSOR_MESSAGE),
     ["cursor"],
   ),
 );
@@ -67,7 +65,7 @@ export const SearchProductsRequestSchema = v.pipe(
     tag: v.optional(Tag),
     minPriceCents: v.optional(Price),
     maxPriceCents: v.optional(Price),
-    sort: v.optional(SortSchema),
+    sort: v.optional(paging.SortSchema),
     limit: v.optional(Limit),
     cursor: v.optional(Cursor),
   }),
@@ -77,70 +75,24 @@ export const SearchProductsRequestSchema = v.pipe(
   ),
 ) satisfies v.GenericSchema<unknown, SearchProductsRequest>;
 
-interface CursorValue {
-  sort: Sort;
-  last: string | number;
-  id: string;
-}
+export const encodeCursor = (cursor: { sort: Sort; last: string | number; id: string }) =>
+  paging.encode(cursor.sort, cursor.last, cursor.id);
+export const decodeCursor = (raw: string, sort: Sort) => ({ sort, ...paging.decode(raw, sort) });
 
-const CursorPayload = v.strictObject({
-  sort: SortSchema,
-  last: v.union([v.string(), v.number()]),
-  id: v.pipe(v.string(), v.uuid()),
-});
-
-export function encodeCursor(cursor: CursorValue): string {
-  return Buffer.from(JSON.stringify([cursor.sort, cursor.last, cursor.id])).toString("base64url");
-}
-
-/** What the last sort value must be, per sort field. */
-const LAST_VALUE = {
-  name: v.string(),
-  priceCents: v.pipe(v.number(), v.integer()),
-  createdAt: v.pipe(v.string(), v.isoTimestamp()),
-} as const;
-
-function cursorFits(raw: string, sort: Sort): boolean {
-  try {
-    decodeCursor(raw, sort);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function decodeCursor(raw: string, sort: Sort): CursorValue {
-  const bad = (message: string) => invalidInput(`invalid cursor: ${message}`, [{ path: "cursor", message }]);
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
-  } catch {
-    throw bad("not a cursor this API gave out");
-  }
-  if (!Array.isArray(decoded) || decoded.length !== 3) throw bad("not a cursor this API gave out");
-  const parsed = v.safeParse(CursorPayload, { sort: decoded[0], last: decoded[1], id: decoded[2] });
-  if (!parsed.success) throw bad("not a cursor this API gave out");
-  if (parsed.output.sort !== sort) throw bad(`it belongs to sort=${parsed.output.sort}, not sort=${sort}`);
-  const field = sort.replace("-", "") as keyof typeof LAST_VALUE;
-  if (!v.is(LAST_VALUE[field], parsed.output.last)) throw bad("not a cursor this API gave out");
-  return parsed.output;
-}
-
-export function buildFilter(request: SearchProductsRequest, sort: Sort): Filter<ProductDoc> {
-  const and: Filter<ProductDoc>[] = [{ deleted: false }];
+/** What the query matches, besides liveness and the cursor. */
+function matching(request: SearchProductsRequest): Filter<ReadModelDoc>[] {
+  const filters: Filter<ReadModelDoc>[] = [];
   const prefixes = request.q === undefined ? [] : queryPrefixes(request.q);
-  if (prefixes.length > 0) and.push({ prefixes: { $all: prefixes } });
-  if (request.tag !== undefined) and.push({ tags: request.tag });
-  if (request.minPriceCents !== undefined) and.push({ priceCents: { $gte: request.minPriceCents } });
-  if (request.maxPriceCents !== undefined) and.push({ priceCents: { $lte: request.maxPriceCents } });
-  if (request.cursor !== undefined) {
-    const cursor = decodeCursor(request.cursor, sort);
-    const field = SORT_FIELD[sort.replace("-", "") as keyof typeof SORT_FIELD];
-    const op = sort.startsWith("-") ? "$lt" : "$gt";
-    and.push({ $or: [{ [field]: { [op]: cursor.last } }, { [field]: cursor.last, _id: { [op]: cursor.id } }] });
-  }
-  return { $and: and };
+  if (prefixes.length > 0) filters.push({ prefixes: { $all: prefixes } });
+  if (request.tag !== undefined) filters.push({ tags: request.tag });
+  if (request.minPriceCents !== undefined) filters.push({ priceCents: { $gte: request.minPriceCents } });
+  if (request.maxPriceCents !== undefined) filters.push({ priceCents: { $lte: request.maxPriceCents } });
+  return filters;
 }
+
+/** The whole filter a search runs (exported for its unit tests). */
+export const buildFilter = (request: SearchProductsRequest, sort: Sort) =>
+  paging.filter(matching(request), { ...request, sort });
 
 export const searchProducts = defineFunction({
   name: "SearchProducts",
@@ -151,24 +103,8 @@ export const searchProducts = defineFunction({
   handler:
     (deps) =>
     async (request): Promise<SearchProductsResponse> => {
-      // The request schema admitted only one of SORTS; the wire type just says string.
-      const sort = (request.sort ?? "name") as Sort;
-      const limit = request.limit ?? 20;
-      const field = SORT_FIELD[sort.replace("-", "") as keyof typeof SORT_FIELD];
-      const direction = sort.startsWith("-") ? -1 : 1;
-      const docs = await products(deps.readModel)
-        .find(buildFilter(request, sort))
-        .sort({ [field]: direction, _id: direction })
-        .limit(limit + 1)
-        .toArray();
-      const page = docs.slice(0, limit);
-      const last = page.at(-1);
-      const lastValue = last?.[field];
-      const nextCursor =
-        docs.length > limit && last && lastValue !== undefined
-          ? encodeCursor({ sort, last: lastValue, id: last._id })
-          : undefined;
-      return { items: page.map(toProduct), nextCursor };
+      const { docs, nextCursor } = await paging.page(products(deps.readModel), matching(request), request);
+      return { items: docs.map(toProduct), nextCursor };
     },
   http: (call) =>
     new Hono().get("/api/v1/products", async (c) => {

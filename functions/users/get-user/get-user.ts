@@ -8,12 +8,11 @@ import {
   type GetUserRequest,
   type GetUserResponse,
   ReaderServiceService,
-  type User,
 } from "../../../proto/gen/reader/v1/reader.ts";
-import { notFound, unavailable } from "../../../shared/errors.ts";
+import { notFound } from "../../../shared/errors.ts";
 import { defineFunction } from "../../../shared/function.ts";
 import { countHeader, etag, etagMatches, idParam } from "../../../shared/http.ts";
-import type { ReaderDeps } from "../../../shared/tiers.ts";
+import { readOne } from "../../../shared/read-one.ts";
 import { Id, Version } from "../user.ts";
 import { CACHE_KIND, toUser, users } from "../user-read-model.ts";
 
@@ -21,19 +20,6 @@ export const GetUserRequestSchema = v.object({
   id: Id,
   minVersion: v.optional(Version),
 }) satisfies v.GenericSchema<unknown, GetUserRequest>;
-
-const POLL_MS = 25;
-
-async function lookup(deps: ReaderDeps, id: string, minVersion: number): Promise<User | "deleted" | undefined> {
-  const cached = await deps.cache.get(CACHE_KIND, id);
-  if (cached && cached.version >= minVersion) return JSON.parse(cached.body) as User;
-  const doc = await users(deps.readModel).findOne({ _id: id });
-  if (!doc || doc.version < minVersion) return undefined;
-  if (doc.deleted) return "deleted";
-  const user = toUser(doc);
-  await deps.cache.fill(CACHE_KIND, id, user.version, JSON.stringify(user));
-  return user;
-}
 
 export const getUser = defineFunction({
   name: "GetUser",
@@ -44,15 +30,13 @@ export const getUser = defineFunction({
   handler:
     (deps) =>
     async ({ id, minVersion }): Promise<GetUserResponse> => {
-      const deadline = Date.now() + deps.minVersionWaitMs;
-      for (;;) {
-        const found = await lookup(deps, id, minVersion ?? 0);
-        if (found === "deleted") throw notFound("no such user");
-        if (found) return { user: found };
-        if (minVersion === undefined) throw notFound("no such user");
-        if (Date.now() >= deadline) throw unavailable(`the read model has not reached version ${minVersion} yet`);
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
+      const user = await readOne(
+        deps,
+        { kind: CACHE_KIND, missing: "no such user", collection: users(deps.readModel), toItem: toUser },
+        id,
+        minVersion,
+      );
+      return { user };
     },
   http: (call) =>
     new Hono().get("/api/v1/users/:id", async (c) => {
