@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { KafkaJS } from "@confluentinc/kafka-javascript";
 import { ensureCommand } from "../apt.ts";
-import { runTool, startDetached } from "../process.ts";
+import { portInUse, runTool, startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
 
 const VERSION = "4.1.1";
@@ -102,6 +102,8 @@ export const kafkaServer: Server = {
   },
 
   async ping(ctx) {
+    // Until the listener accepts connections a metadata request would only wait out its timeout.
+    if (!(await portInUse(ctx.config.kafka.port))) throw new Error("not listening yet");
     // A metadata request through the same client the services use.
     const admin = new KafkaJS.Kafka({
       kafkaJS: {
