@@ -1,0 +1,377 @@
+// Traces end to end: writer, reader and gateway as three processes with telemetry preloaded (as
+// `npm start` runs them), exporting to the local Jaeger. One create must be one trace across all
+// three, from the gateway's HTTP span through gRPC, PostgreSQL, the outbox relay's Kafka send, and
+// the reader's projection (MongoDB, Redis); a read shows whether the cache answered; the log lines
+// of a request carry its trace id. Jaeger is read through its query API (scripts/trace.ts).
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+import readline from "node:readline";
+import { after, before, describe, test } from "node:test";
+import {
+  fetchTrace,
+  formatTrace,
+  type JaegerSpan,
+  type JaegerTrace,
+  parentId,
+  serviceOf,
+  spanKind,
+  tagValue,
+} from "../../scripts/trace.ts";
+import { type ServiceName, serviceArgs } from "../../services/launch.ts";
+import { type Config, loadConfig } from "../../shared/config.ts";
+import { topicFor } from "../../shared/events.ts";
+import { cleanUp, eventually, freePort, runId, testEnv } from "../support/system.ts";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const queryUrl = loadConfig().jaeger.queryUrl;
+/** Spans reach Jaeger in batches (every 200 ms here), from three processes. */
+const TRACE_WAIT_MS = 30_000;
+
+interface Service {
+  child: ChildProcess;
+  /** stdout, one entry per line (the pino JSON logs). */
+  lines: string[];
+  stderr: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const services = new Map<ServiceName, Service>();
+let config: Config | undefined;
+let base = "";
+
+function start(name: ServiceName, env: Record<string, string>): Service {
+  const child = spawn(process.execPath, serviceArgs(name), {
+    cwd: root,
+    env: { ...process.env, ...env, OTEL_SERVICE_NAME: name, OTEL_BSP_SCHEDULE_DELAY: "200" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const service: Service = {
+    child,
+    lines: [],
+    stderr: [],
+    exited: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))),
+  };
+  const echo = process.env.TEST_LOGS === "1";
+  if (child.stdout) {
+    readline.createInterface({ input: child.stdout }).on("line", (line) => {
+      service.lines.push(line);
+      if (echo) console.log(`[${name}] ${line}`);
+    });
+  }
+  if (child.stderr) {
+    readline.createInterface({ input: child.stderr }).on("line", (line) => {
+      service.stderr.push(line);
+      if (echo) console.error(`[${name}] ${line}`);
+    });
+  }
+  services.set(name, service);
+  return service;
+}
+
+const output = (service: Service) => [...service.lines, ...service.stderr].slice(-40).join("\n");
+
+async function ready(name: ServiceName, url: string): Promise<void> {
+  const service = services.get(name);
+  assert.ok(service);
+  await eventually(
+    `${name} ready at ${url}`,
+    async () => {
+      if (service.child.exitCode !== null) throw new Error(`${name} exited early:\n${output(service)}`);
+      const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+        (response) => response.ok,
+        () => false,
+      );
+      return ok ? true : undefined;
+    },
+    30_000,
+  );
+}
+
+/** The service's log lines as objects (pino JSON); anything else on stdout is skipped. */
+function logLines(name: ServiceName): Record<string, unknown>[] {
+  const parsed: Record<string, unknown>[] = [];
+  for (const line of services.get(name)?.lines ?? []) {
+    try {
+      const value: unknown = JSON.parse(line);
+      if (typeof value === "object" && value !== null) parsed.push(value as Record<string, unknown>);
+    } catch {
+      // not a log line
+    }
+  }
+  return parsed;
+}
+
+function logLine(name: ServiceName, match: (line: Record<string, unknown>) => boolean, what: string) {
+  return eventually(`${name} to log ${what}`, async () => logLines(name).find(match), 10_000);
+}
+
+before(async () => {
+  const [writerPort, writerHttp, readerPort, readerHttp, gatewayPort] = await Promise.all(
+    Array.from({ length: 5 }, () => freePort()),
+  );
+  const env = testEnv("traces", {
+    WRITER_PORT: String(writerPort),
+    WRITER_HTTP_PORT: String(writerHttp),
+    WRITER_ADDRESS: `127.0.0.1:${writerPort}`,
+    READER_PORT: String(readerPort),
+    READER_HTTP_PORT: String(readerHttp),
+    READER_ADDRESS: `127.0.0.1:${readerPort}`,
+    GATEWAY_PORT: String(gatewayPort),
+  });
+  config = loadConfig({ ...process.env, ...env });
+  base = `http://127.0.0.1:${gatewayPort}`;
+  // All three at once (on 2 cores that saves seconds); the gateway's channels connect when the tiers listen.
+  for (const name of ["writer", "reader", "gateway"] as const) start(name, env);
+  await ready("writer", `http://127.0.0.1:${writerHttp}/readyz`);
+  await ready("reader", `http://127.0.0.1:${readerHttp}/readyz`);
+  await ready("gateway", `${base}/readyz`);
+});
+
+after(async () => {
+  const exits: string[] = [];
+  try {
+    for (const name of ["gateway", "reader", "writer"] as const) {
+      const service = services.get(name);
+      if (!service) continue;
+      if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill("SIGTERM");
+      // The service forces its own exit after 10 s; past 15 s something is badly stuck.
+      const timer = setTimeout(() => service.child.kill("SIGKILL"), 15_000);
+      const { code, signal } = await service.exited;
+      clearTimeout(timer);
+      if (code !== 0) exits.push(`${name} exited with ${signal ?? `code ${code}`}:\n${output(service)}`);
+    }
+  } finally {
+    if (config) await cleanUp(config);
+  }
+  assert.deepEqual(exits, [], "every service stops cleanly on SIGTERM");
+});
+
+// --- reading a trace ---------------------------------------------------------------------------
+
+/** The trace as `npm run trace` prints it (a tree by parent), for failure messages. */
+const describeTrace = (trace: JaegerTrace) => formatTrace(trace, { color: false, width: 160 });
+
+interface SpanQuery {
+  service?: string;
+  kind?: string;
+  name?: string | RegExp;
+  tags?: Record<string, string | number | boolean>;
+  parent?: JaegerSpan;
+}
+
+function matches(trace: JaegerTrace, span: JaegerSpan, query: SpanQuery): boolean {
+  if (query.service !== undefined && serviceOf(trace, span) !== query.service) return false;
+  if (query.kind !== undefined && spanKind(span) !== query.kind) return false;
+  if (typeof query.name === "string" && span.operationName !== query.name) return false;
+  if (query.name instanceof RegExp && !query.name.test(span.operationName)) return false;
+  if (query.parent !== undefined && parentId(span) !== query.parent.spanID) return false;
+  return Object.entries(query.tags ?? {}).every(([key, value]) => tagValue(span, key) === value);
+}
+
+const findSpan = (trace: JaegerTrace, query: SpanQuery) => trace.spans.find((s) => matches(trace, s, query));
+
+function expectSpan(trace: JaegerTrace, what: string, query: SpanQuery): JaegerSpan {
+  const span = findSpan(trace, query);
+  const wanted = JSON.stringify({ ...query, name: query.name?.toString(), parent: query.parent?.spanID });
+  assert.ok(span, `${what}: no span matching ${wanted} in\n${describeTrace(trace)}`);
+  return span;
+}
+
+/** The span's ancestors, nearest first, as far as the trace has them. */
+function ancestors(trace: JaegerTrace, span: JaegerSpan): JaegerSpan[] {
+  const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
+  const chain: JaegerSpan[] = [];
+  for (let parent = byId.get(parentId(span) ?? ""); parent && !chain.includes(parent); ) {
+    chain.push(parent);
+    parent = byId.get(parentId(parent) ?? "");
+  }
+  return chain;
+}
+
+/** Polls Jaeger until the trace has every span `complete` asks for, then returns it. */
+async function traceWhen(traceId: string, what: string, complete: (trace: JaegerTrace) => boolean) {
+  let last: JaegerTrace | undefined;
+  try {
+    return await eventually(
+      what,
+      async () => {
+        last = await fetchTrace(queryUrl, traceId);
+        return last && complete(last) ? last : undefined;
+      },
+      TRACE_WAIT_MS,
+    );
+  } catch (error) {
+    const have = last ? `; Jaeger has:\n${describeTrace(last)}` : "; Jaeger has no span of it";
+    throw new Error(`${error instanceof Error ? error.message : String(error)} (trace ${traceId})${have}`);
+  }
+}
+
+// --- the tests ---------------------------------------------------------------------------------
+
+describe("traces across gateway, writer and reader", () => {
+  let createTraceId = "";
+  let productId = "";
+
+  test("one create is one trace: HTTP -> gRPC -> PostgreSQL -> outbox relay -> Kafka -> projection", async () => {
+    const response = await fetch(`${base}/api/v1/products`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        sku: `trace-${runId}-${Date.now()}`,
+        name: "Traced Widget",
+        priceCents: 700,
+        currency: "EUR",
+      }),
+    });
+    const body = (await response.json()) as { id?: string };
+    assert.equal(response.status, 201, JSON.stringify(body));
+    productId = String(body.id);
+    createTraceId = response.headers.get("x-trace-id") ?? "";
+    assert.match(createTraceId, /^[0-9a-f]{32}$/, "X-Trace-Id");
+
+    const projected = (t: JaegerTrace) => {
+      const process = findSpan(t, { service: "reader", kind: "consumer" });
+      return (
+        process !== undefined &&
+        findSpan(t, { kind: "server", service: "gateway" }) !== undefined &&
+        findSpan(t, { parent: process, tags: { "db.system.name": "mongodb" } }) !== undefined &&
+        findSpan(t, { parent: process, tags: { "db.system.name": "redis" } }) !== undefined
+      );
+    };
+    const trace = await traceWhen(createTraceId, "the create's trace down to the reader's projection", projected);
+
+    assert.deepEqual(
+      new Set(Object.values(trace.processes).map((p) => p.serviceName)),
+      new Set(["gateway", "writer", "reader"]),
+      "spans from all three services",
+    );
+    const ids = new Set(trace.spans.map((s) => s.spanID));
+    const roots = trace.spans.filter((s) => !ids.has(parentId(s) ?? ""));
+    assert.equal(roots.length, 1, `one root, every other span has its parent in the trace:\n${describeTrace(trace)}`);
+
+    const http = expectSpan(trace, "gateway HTTP server span", {
+      service: "gateway",
+      kind: "server",
+      name: "POST /api/v1/products",
+      tags: { "http.route": "/api/v1/products", "http.response.status_code": 201 },
+    });
+    assert.equal(roots[0], http, "the gateway's HTTP server span is the root");
+
+    const client = expectSpan(trace, "gateway gRPC client span", {
+      service: "gateway",
+      kind: "client",
+      tags: { "rpc.method": "CreateProduct" },
+      parent: http,
+    });
+    const server = expectSpan(trace, "writer gRPC server span", {
+      service: "writer",
+      kind: "server",
+      tags: { "rpc.method": "CreateProduct", "rpc.grpc.status_code": 0 },
+      parent: client,
+    });
+
+    const postgres = trace.spans.filter((s) => tagValue(s, "db.system.name") === "postgresql");
+    assert.ok(
+      postgres.some((s) => serviceOf(trace, s) === "writer" && ancestors(trace, s).includes(server)),
+      `a PostgreSQL span under the writer's server span:\n${describeTrace(trace)}`,
+    );
+    assert.ok(
+      postgres.some((s) => /^insert /.test(s.operationName)),
+      `an insert statement among the PostgreSQL spans:\n${describeTrace(trace)}`,
+    );
+
+    const topic = topicFor(config?.kafka.topicPrefix ?? "", "product");
+    const send = expectSpan(trace, "the relay's PRODUCER span", {
+      service: "writer",
+      kind: "producer",
+      tags: { "messaging.destination.name": topic, "messaging.operation.type": "send" },
+    });
+    assert.ok(
+      ancestors(trace, send).includes(server),
+      `the send span descends from the writer's server span:\n${describeTrace(trace)}`,
+    );
+
+    const process = expectSpan(trace, "the reader's CONSUMER span", {
+      service: "reader",
+      kind: "consumer",
+      tags: { "messaging.destination.name": topic, "messaging.operation.type": "process" },
+      parent: send,
+    });
+    expectSpan(trace, "the projection's MongoDB span", {
+      service: "reader",
+      tags: { "db.system.name": "mongodb" },
+      parent: process,
+    });
+    expectSpan(trace, "the projection's Redis span (cache invalidation)", {
+      service: "reader",
+      tags: { "db.system.name": "redis" },
+      parent: process,
+    });
+  });
+
+  test("a read's trace says whether the cache answered: a miss, then a hit", async () => {
+    assert.ok(productId, "the create test ran");
+    // Readable once projected; waiting on the log rather than on a GET keeps the cache cold.
+    await logLine("reader", (l) => l.msg === "event projected" && l.aggregate_id === productId, "the projection");
+
+    const read = async () => {
+      const response = await fetch(`${base}/api/v1/products/${productId}`);
+      assert.equal(response.status, 200, await response.text());
+      const traceId = response.headers.get("x-trace-id") ?? "";
+      assert.match(traceId, /^[0-9a-f]{32}$/, "X-Trace-Id");
+      return traceId;
+    };
+    const first = await read();
+    const second = await read();
+    assert.notEqual(first, second, "each request is its own trace");
+
+    const readerSpan = (t: JaegerTrace) =>
+      findSpan(t, { service: "reader", kind: "server", tags: { "rpc.method": "GetProduct" } });
+    const withReader = (t: JaegerTrace) => {
+      const span = readerSpan(t);
+      return span !== undefined && tagValue(span, "cache.hit") !== undefined;
+    };
+
+    const miss = await traceWhen(first, "the first read's trace with the reader's span", withReader);
+    const missSpan = readerSpan(miss);
+    assert.ok(missSpan);
+    assert.equal(tagValue(missSpan, "cache.hit"), false, `first read: cache.hit\n${describeTrace(miss)}`);
+    const missClient = expectSpan(miss, "gateway gRPC client span", { service: "gateway", kind: "client" });
+    assert.equal(parentId(missSpan), missClient.spanID, "the reader's server span is the gateway client's child");
+    expectSpan(miss, "the cache lookup", { service: "reader", name: "redis-HGETALL", parent: missSpan });
+    assert.ok(
+      miss.spans.some((s) => tagValue(s, "db.system.name") === "mongodb" && ancestors(miss, s).includes(missSpan)),
+      `a miss reads MongoDB:\n${describeTrace(miss)}`,
+    );
+
+    const hit = await traceWhen(second, "the second read's trace with the reader's span", withReader);
+    const hitSpan = readerSpan(hit);
+    assert.ok(hitSpan);
+    assert.equal(tagValue(hitSpan, "cache.hit"), true, `second read: cache.hit\n${describeTrace(hit)}`);
+    expectSpan(hit, "the cache lookup", { service: "reader", name: "redis-HGETALL", parent: hitSpan });
+    assert.ok(
+      !hit.spans.some((s) => tagValue(s, "db.system.name") === "mongodb"),
+      `a hit does not read MongoDB:\n${describeTrace(hit)}`,
+    );
+  });
+
+  test("log lines carry the trace id: the gateway's request line and the reader's projection line", async () => {
+    assert.ok(createTraceId, "the create test ran");
+    const request = await logLine(
+      "gateway",
+      (l) => l.msg === "request" && l.trace_id === createTraceId,
+      `a request line with trace_id ${createTraceId}`,
+    );
+    assert.equal(request.method, "POST");
+    assert.equal(request.status, 201);
+    assert.match(String(request.span_id), /^[0-9a-f]{16}$/);
+
+    const projected = await logLine(
+      "reader",
+      (l) => l.msg === "event projected" && l.trace_id === createTraceId,
+      `an "event projected" line with trace_id ${createTraceId}`,
+    );
+    assert.equal(projected.aggregate_id, productId);
+  });
+});
