@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { ensureCommand } from "../infra/apt.ts";
 import { down, formatRow, up } from "../infra/stack.ts";
 import { loadConfig } from "../shared/config.ts";
 
@@ -32,6 +33,8 @@ async function main(): Promise<number> {
     say(`no test file matches ${filters.join(" ")}`);
     return 1;
   }
+  // The docs page's test drives Debian's Chromium (never a downloaded browser).
+  if (files.some((file) => file.endsWith("docs-page.e2e.spec.ts"))) ensureCommand("chromium", "chromium", say);
   const config = loadConfig();
   say("bringing up the local stack");
   const rows = await up(

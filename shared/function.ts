@@ -1,7 +1,8 @@
 // A command or query as one self-contained module: its request schema, its handler (dependencies
 // injected), and its HTTP side. `defineFunction` turns that into what each tier needs: the writer or
 // reader serves it as a unary gRPC method, the gateway mounts its routes with a gRPC call in place of
-// the handler, and `npm run invoke` runs the handler directly.
+// the handler, and `npm run invoke` runs the handler directly. Its `operations` describe those
+// routes for the OpenAPI document (shared/openapi.ts), with the very schemas the routes parse.
 import type * as grpc from "@grpc/grpc-js";
 import type { Context, Hono } from "hono";
 import type * as v from "valibot";
@@ -15,6 +16,51 @@ export type Tier = "writer" | "reader";
 interface TierDeps {
   writer: WriterDeps;
   reader: ReaderDeps;
+}
+
+/**
+ * Request headers whose meaning the whole API shares (shared/http.ts). Idempotency-Key is not
+ * listed per operation: the writer honours it on every command, so the document adds it to each.
+ */
+export type RequestHeader = "If-Match" | "If-None-Match" | "X-Min-Version";
+/** Response headers whose meaning the whole API shares. */
+export type ResponseHeader = "ETag" | "Location";
+
+export interface ResponseDoc {
+  description: string;
+  /** The JSON body, if any. */
+  schema?: v.GenericSchema;
+  /** Makes `schema` a reusable component under this name (and every other use of it a reference). */
+  name?: string;
+  headers?: ResponseHeader[];
+}
+
+/**
+ * One HTTP route of a function, as the OpenAPI document shows it. The schemas are the ones the
+ * route parses with, so the document cannot drift from what is validated. Every operation can
+ * also answer 400 (its input) and 503 (its tier), a command also 409 and 422 (Idempotency-Key)
+ * and one with a body 413: the document adds those.
+ */
+export interface HttpOperation {
+  method: "get" | "post" | "put" | "patch" | "delete";
+  /** OpenAPI style, e.g. /api/v1/products/{id}. */
+  path: string;
+  /** Groups operations in the document: the aggregate's name and what it is. */
+  tag: { name: string; description: string };
+  summary: string;
+  /** Defaults to the function's name; a function with more than one route names the others. */
+  operationId?: string;
+  /** Each `{name}` of `path`: its schema and meaning. */
+  pathParams?: Record<string, { schema: v.GenericSchema; description: string }>;
+  /** The schema the query string is parsed with (an object of strings), and what each parameter means. */
+  query?: { schema: v.GenericSchema; descriptions: Record<string, string> };
+  headers?: RequestHeader[];
+  /** The JSON body the route parses with `schema`; `example` is checked against it when the document is built. */
+  body?: { schema: v.GenericSchema; example: unknown };
+  /** Success responses by status. */
+  responses: Record<number, ResponseDoc>;
+  /** Domain problems besides the standard ones, by status: what each means here (e.g. 404: no such product). */
+  problems?: Record<number, string>;
 }
 
 export interface FunctionSpec<T extends Tier, Req, Res> {
@@ -31,6 +77,8 @@ export interface FunctionSpec<T extends Tier, Req, Res> {
    * whose Idempotency-Key travels along), and turn the response into HTTP.
    */
   http: (call: (request: Req, c: Context) => Promise<Res>) => Hono;
+  /** What the document says about each route `http` serves (the gateway's tests check they agree). */
+  operations: HttpOperation[];
 }
 
 /**
@@ -49,6 +97,7 @@ export interface AppFunction<T extends Tier = Tier> {
   description: string;
   /** The gRPC method path, e.g. /writer.v1.WriterService/CreateProduct. */
   path: string;
+  operations: readonly HttpOperation[];
   serve(server: grpc.Server, deps: TierDeps[T], log: Logger, middleware?: CallMiddleware<TierDeps[T]>): void;
   routes(client: grpc.Client, deadlineMs: number): Hono;
   invoke(deps: TierDeps[T], input: unknown): Promise<unknown>;
@@ -62,6 +111,7 @@ export function defineFunction<T extends Tier, Req, Res>(spec: FunctionSpec<T, R
     tier: spec.tier,
     description: spec.description,
     path: spec.method.path,
+    operations: spec.operations,
     serve: (server, deps, log, middleware) =>
       serveUnary(
         server,

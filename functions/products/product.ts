@@ -2,6 +2,7 @@
 // (emmett's decide/evolve): given the current state and a command, which event happens, or which
 // domain error. No I/O here; the handlers load state and persist what `decide` returns.
 import * as v from "valibot";
+import type { Product } from "../../proto/gen/reader/v1/reader.ts";
 import { DomainError, notFound, preconditionFailed } from "../../shared/errors.ts";
 
 export const AGGREGATE = "product";
@@ -54,6 +55,29 @@ export const fields = {
 
 export const Id = v.pipe(v.string(), v.uuid("must be a UUID"));
 export const Version = v.pipe(v.number(), v.integer(), v.minValue(1, "versions start at 1"));
+
+/** The products' group in the API document. */
+export const TAG = { name: "products", description: "Products: create, change, delete, read one, search." };
+
+const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+/** A product as the API answers it (GET one, and each item of a search). */
+export const ProductSchema = v.strictObject({
+  id: v.pipe(Id, v.description("UUIDv7, made by the writer")),
+  sku: v.string(),
+  name: v.string(),
+  description: v.string(),
+  priceCents: v.pipe(v.number(), v.integer(), v.minValue(0), v.description("integer minor units, e.g. 1299 for 12.99")),
+  currency: v.pipe(v.string(), v.description("ISO 4217 code")),
+  stock: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  tags: v.array(v.string()),
+  version: v.pipe(Version, v.description("1 when created, one more with each change; also the ETag")),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+}) satisfies v.GenericSchema<unknown, Product>;
+
+/** What a command answers: the product's id and its version after the change. */
+export const ProductVersion = v.strictObject({ id: Id, version: Version });
 
 export interface ProductFields {
   sku: string;

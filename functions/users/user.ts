@@ -3,6 +3,7 @@
 // error. No I/O here. Email uniqueness is not decided here: it needs every other user, so the
 // writer's partial unique index on lower(email) among live users enforces it (user-store.ts).
 import * as v from "valibot";
+import type { User } from "../../proto/gen/reader/v1/reader.ts";
 import { DomainError, notFound, preconditionFailed } from "../../shared/errors.ts";
 
 export const AGGREGATE = "user";
@@ -27,6 +28,27 @@ export const fields = {
 
 export const Id = v.pipe(v.string(), v.uuid("must be a UUID"));
 export const Version = v.pipe(v.number(), v.integer(), v.minValue(1, "versions start at 1"));
+
+/** The users' group in the API document. */
+export const TAG = {
+  name: "users",
+  description: "Users (email unique among live users): create, change, delete, read one, list.",
+};
+
+const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+/** A user as the API answers it (GET one, and each item of a list). */
+export const UserSchema = v.strictObject({
+  id: v.pipe(Id, v.description("UUIDv7, made by the writer")),
+  email: v.pipe(v.string(), v.description("as given, trimmed")),
+  name: v.string(),
+  version: v.pipe(Version, v.description("1 when created, one more with each change; also the ETag")),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+}) satisfies v.GenericSchema<unknown, User>;
+
+/** What a command answers: the user's id and its version after the change. */
+export const UserVersion = v.strictObject({ id: Id, version: Version });
 
 export interface UserFields {
   email: string;

@@ -13,6 +13,7 @@ import { healthRoutes, serveHttp } from "../../shared/health.ts";
 import type { Log } from "../../shared/log.ts";
 import { errorHandler, problemResponse } from "../../shared/problem.ts";
 import { appMetrics, metricsRoutes } from "../../shared/telemetry/metrics.ts";
+import { docsRoutes } from "./docs.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -96,6 +97,7 @@ export function gatewayApp(clients: { writer: grpc.Client; reader: grpc.Client }
     }),
   );
   for (const fn of allFunctions) app.route("/", fn.routes(clients[fn.tier], deadlineMs));
+  app.route("/", docsRoutes(allFunctions));
   return app;
 }
 

@@ -10,7 +10,7 @@ import { defineFunction } from "../../../shared/function.ts";
 import { etag } from "../../../shared/http.ts";
 import { readJson } from "../../../shared/problem.ts";
 import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
-import { fields } from "../product.ts";
+import { fields, ProductVersion, TAG } from "../product.ts";
 import { execute } from "../product-store.ts";
 
 /** The HTTP body: unknown fields are refused; description, stock and tags have defaults. */
@@ -56,4 +56,33 @@ export const createProduct = defineFunction({
       c.header("ETag", etag(created.version));
       return c.json(created, 201);
     }),
+  operations: [
+    {
+      method: "post",
+      path: "/api/v1/products",
+      tag: TAG,
+      summary: "Create a product",
+      body: {
+        schema: CreateProductBody,
+        example: {
+          sku: "W-1",
+          name: "Blue Widget",
+          description: "Sturdy",
+          priceCents: 1299,
+          currency: "EUR",
+          stock: 5,
+          tags: ["tools"],
+        },
+      },
+      responses: {
+        201: {
+          description: "Created: its id and version 1",
+          schema: ProductVersion,
+          name: "ProductVersion",
+          headers: ["Location", "ETag"],
+        },
+      },
+      problems: { 409: "the sku is taken by a live product" },
+    },
+  ],
 });

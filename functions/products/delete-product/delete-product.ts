@@ -9,7 +9,7 @@ import {
 } from "../../../proto/gen/writer/v1/writer.ts";
 import { defineFunction } from "../../../shared/function.ts";
 import { etag, idParam, versionHeader } from "../../../shared/http.ts";
-import { Id, Version } from "../product.ts";
+import { Id, TAG, Version } from "../product.ts";
 import { execute } from "../product-store.ts";
 
 export const DeleteProductRequestSchema = v.object({
@@ -35,4 +35,16 @@ export const deleteProduct = defineFunction({
       c.header("ETag", etag(deleted.version));
       return c.body(null, 204);
     }),
+  operations: [
+    {
+      method: "delete",
+      path: "/api/v1/products/{id}",
+      tag: TAG,
+      summary: "Delete a product",
+      pathParams: { id: { schema: Id, description: "The product's id" } },
+      headers: ["If-Match"],
+      responses: { 204: { description: "Deleted; the ETag is the version of the deletion", headers: ["ETag"] } },
+      problems: { 404: "no such product (or it is deleted)", 412: "If-Match names another version" },
+    },
+  ],
 });

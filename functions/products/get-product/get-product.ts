@@ -12,7 +12,7 @@ import { notFound } from "../../../shared/errors.ts";
 import { defineFunction } from "../../../shared/function.ts";
 import { countHeader, etag, etagMatches, idParam } from "../../../shared/http.ts";
 import { readOne } from "../../../shared/read-one.ts";
-import { Id, Version } from "../product.ts";
+import { Id, ProductSchema, TAG, Version } from "../product.ts";
 import { CACHE_KIND, products, toProduct } from "../product-read-model.ts";
 
 export const GetProductRequestSchema = v.object({
@@ -47,4 +47,22 @@ export const getProduct = defineFunction({
       if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, product.version)) return c.body(null, 304);
       return c.json(product, 200);
     }),
+  operations: [
+    {
+      method: "get",
+      path: "/api/v1/products/{id}",
+      tag: TAG,
+      summary: "Read one product",
+      pathParams: { id: { schema: Id, description: "The product's id" } },
+      headers: ["X-Min-Version", "If-None-Match"],
+      responses: {
+        200: { description: "The product", schema: ProductSchema, name: "Product", headers: ["ETag"] },
+        304: { description: "If-None-Match names its current version", headers: ["ETag"] },
+      },
+      problems: {
+        404: "no such product (or it is deleted)",
+        503: "the read model did not reach X-Min-Version in time",
+      },
+    },
+  ],
 });

@@ -15,7 +15,7 @@ import { CURSOR_MESSAGE, Cursor, keyset, Limit, type SortOf } from "../../../sha
 import { queryPrefixes } from "../../../shared/text.ts";
 import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
 import type { ReadModelDoc } from "../../../shared/versioned-projection.ts";
-import { fields } from "../product.ts";
+import { fields, ProductSchema, TAG } from "../product.ts";
 import { products, toProduct } from "../product-read-model.ts";
 
 const paging = keyset(
@@ -36,6 +36,12 @@ const Tag = v.pipe(v.string(), v.trim(), v.toLowerCase(), v.minLength(1), v.maxL
 const priceRangeOk = (input: { minPriceCents?: number; maxPriceCents?: number }) =>
   input.minPriceCents === undefined || input.maxPriceCents === undefined || input.minPriceCents <= input.maxPriceCents;
 const PRICE_RANGE_MESSAGE = "minPriceCents must not exceed maxPriceCents";
+
+/** One page of a search, as the API answers it. */
+export const ProductPage = v.strictObject({
+  items: v.array(ProductSchema),
+  nextCursor: v.pipe(v.nullable(Cursor), v.description("pass it back as `cursor` for the next page; null on the last")),
+});
 
 /** The HTTP query string; unknown parameters are refused, each by name. */
 export const SearchProductsQuery = v.pipe(
@@ -112,4 +118,25 @@ export const searchProducts = defineFunction({
       const result = await call(query, c);
       return c.json({ items: result.items, nextCursor: result.nextCursor ?? null }, 200);
     }),
+  operations: [
+    {
+      method: "get",
+      path: "/api/v1/products",
+      tag: TAG,
+      summary: "Search products",
+      query: {
+        schema: SearchProductsQuery,
+        descriptions: {
+          q: "every word must start a word of the name or description, case- and accent-insensitively",
+          tag: "only products with this tag",
+          minPriceCents: "lowest price, in minor units",
+          maxPriceCents: "highest price, in minor units",
+          sort: "the order (default name); a leading - reverses it",
+          limit: "items per page, 1 to 100 (default 20)",
+          cursor: "the nextCursor of the previous page, with the same sort",
+        },
+      },
+      responses: { 200: { description: "One page of live products", schema: ProductPage, name: "ProductPage" } },
+    },
+  ],
 });

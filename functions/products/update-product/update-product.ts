@@ -10,7 +10,7 @@ import { defineFunction } from "../../../shared/function.ts";
 import { etag, idParam, versionHeader } from "../../../shared/http.ts";
 import { readJson } from "../../../shared/problem.ts";
 import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
-import { fields, Id, type ProductFields, Version } from "../product.ts";
+import { fields, Id, type ProductFields, ProductVersion, TAG, Version } from "../product.ts";
 import { execute } from "../product-store.ts";
 
 /** The HTTP body: any subset of the fields, at least one, nothing else. */
@@ -64,4 +64,23 @@ export const updateProduct = defineFunction({
       c.header("ETag", etag(updated.version));
       return c.json(updated, 200);
     }),
+  operations: [
+    {
+      method: "patch",
+      path: "/api/v1/products/{id}",
+      tag: TAG,
+      summary: "Change some fields of a product",
+      pathParams: { id: { schema: Id, description: "The product's id" } },
+      headers: ["If-Match"],
+      body: { schema: UpdateProductBody, example: { priceCents: 999 } },
+      responses: {
+        200: { description: "Changed: its id and new version", schema: ProductVersion, headers: ["ETag"] },
+      },
+      problems: {
+        404: "no such product (or it is deleted)",
+        409: "the new sku is taken by another live product",
+        412: "If-Match names another version",
+      },
+    },
+  ],
 });

@@ -11,7 +11,7 @@ import { defineFunction } from "../../../shared/function.ts";
 import { etag } from "../../../shared/http.ts";
 import { readJson } from "../../../shared/problem.ts";
 import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
-import { fields } from "../user.ts";
+import { fields, TAG, UserVersion } from "../user.ts";
 import { execute } from "../user-store.ts";
 
 /** The HTTP body: unknown fields are refused, each by name. */
@@ -47,4 +47,22 @@ export const createUser = defineFunction({
       c.header("ETag", etag(created.version));
       return c.json(created, 201);
     }),
+  operations: [
+    {
+      method: "post",
+      path: "/api/v1/users",
+      tag: TAG,
+      summary: "Create a user",
+      body: { schema: CreateUserBody, example: { email: "ada@example.com", name: "Ada Lovelace" } },
+      responses: {
+        201: {
+          description: "Created: its id and version 1",
+          schema: UserVersion,
+          name: "UserVersion",
+          headers: ["Location", "ETag"],
+        },
+      },
+      problems: { 409: "the email is taken by a live user (case-insensitively)" },
+    },
+  ],
 });

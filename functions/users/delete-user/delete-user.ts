@@ -10,7 +10,7 @@ import {
 } from "../../../proto/gen/writer/v1/writer.ts";
 import { defineFunction } from "../../../shared/function.ts";
 import { etag, idParam, versionHeader } from "../../../shared/http.ts";
-import { Id, Version } from "../user.ts";
+import { Id, TAG, Version } from "../user.ts";
 import { execute } from "../user-store.ts";
 
 export const DeleteUserRequestSchema = v.object({
@@ -36,4 +36,16 @@ export const deleteUser = defineFunction({
       c.header("ETag", etag(deleted.version));
       return c.body(null, 204);
     }),
+  operations: [
+    {
+      method: "delete",
+      path: "/api/v1/users/{id}",
+      tag: TAG,
+      summary: "Delete a user",
+      pathParams: { id: { schema: Id, description: "The user's id" } },
+      headers: ["If-Match"],
+      responses: { 204: { description: "Deleted; the ETag is the version of the deletion", headers: ["ETag"] } },
+      problems: { 404: "no such user (or it is deleted)", 412: "If-Match names another version" },
+    },
+  ],
 });

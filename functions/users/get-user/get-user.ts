@@ -13,7 +13,7 @@ import { notFound } from "../../../shared/errors.ts";
 import { defineFunction } from "../../../shared/function.ts";
 import { countHeader, etag, etagMatches, idParam } from "../../../shared/http.ts";
 import { readOne } from "../../../shared/read-one.ts";
-import { Id, Version } from "../user.ts";
+import { Id, TAG, UserSchema, Version } from "../user.ts";
 import { CACHE_KIND, toUser, users } from "../user-read-model.ts";
 
 export const GetUserRequestSchema = v.object({
@@ -48,4 +48,22 @@ export const getUser = defineFunction({
       if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, user.version)) return c.body(null, 304);
       return c.json(user, 200);
     }),
+  operations: [
+    {
+      method: "get",
+      path: "/api/v1/users/{id}",
+      tag: TAG,
+      summary: "Read one user",
+      pathParams: { id: { schema: Id, description: "The user's id" } },
+      headers: ["X-Min-Version", "If-None-Match"],
+      responses: {
+        200: { description: "The user", schema: UserSchema, name: "User", headers: ["ETag"] },
+        304: { description: "If-None-Match names its current version", headers: ["ETag"] },
+      },
+      problems: {
+        404: "no such user (or it is deleted)",
+        503: "the read model did not reach X-Min-Version in time",
+      },
+    },
+  ],
 });

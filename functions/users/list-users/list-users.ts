@@ -20,6 +20,7 @@ import { CURSOR_MESSAGE, Cursor, keyset, Limit, type SortOf } from "../../../sha
 import { normalise, queryPrefixes } from "../../../shared/text.ts";
 import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
 import type { ReadModelDoc } from "../../../shared/versioned-projection.ts";
+import { TAG, UserSchema } from "../user.ts";
 import { toUser, users } from "../user-read-model.ts";
 
 const paging = keyset(
@@ -37,6 +38,12 @@ export const SORTS = paging.sorts;
 const TOP = "\u{10FFFF}";
 
 const Query = v.pipe(v.string(), v.maxLength(254, "q is at most 254 characters"));
+
+/** One page of a listing, as the API answers it. */
+export const UserPage = v.strictObject({
+  items: v.array(UserSchema),
+  nextCursor: v.pipe(v.nullable(Cursor), v.description("pass it back as `cursor` for the next page; null on the last")),
+});
 
 /** The HTTP query string; unknown parameters are refused, each by name. */
 export const ListUsersQuery = v.pipe(
@@ -107,4 +114,22 @@ export const listUsers = defineFunction({
       const result = await call(query, c);
       return c.json({ items: result.items, nextCursor: result.nextCursor ?? null }, 200);
     }),
+  operations: [
+    {
+      method: "get",
+      path: "/api/v1/users",
+      tag: TAG,
+      summary: "List users",
+      query: {
+        schema: ListUsersQuery,
+        descriptions: {
+          q: "every word starts a word of the name, or all of it starts the email; case- and accent-insensitive",
+          sort: "the order (default name); a leading - reverses it",
+          limit: "items per page, 1 to 100 (default 20)",
+          cursor: "the nextCursor of the previous page, with the same sort",
+        },
+      },
+      responses: { 200: { description: "One page of live users", schema: UserPage, name: "UserPage" } },
+    },
+  ],
 });

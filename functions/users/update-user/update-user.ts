@@ -11,7 +11,7 @@ import { defineFunction } from "../../../shared/function.ts";
 import { etag, idParam, versionHeader } from "../../../shared/http.ts";
 import { readJson } from "../../../shared/problem.ts";
 import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
-import { fields, Id, type UserFields, Version } from "../user.ts";
+import { fields, Id, TAG, type UserFields, UserVersion, Version } from "../user.ts";
 import { execute } from "../user-store.ts";
 
 /** The HTTP body: any subset of the fields, at least one, nothing else. */
@@ -54,4 +54,21 @@ export const updateUser = defineFunction({
       c.header("ETag", etag(updated.version));
       return c.json(updated, 200);
     }),
+  operations: [
+    {
+      method: "patch",
+      path: "/api/v1/users/{id}",
+      tag: TAG,
+      summary: "Change the email and/or name of a user",
+      pathParams: { id: { schema: Id, description: "The user's id" } },
+      headers: ["If-Match"],
+      body: { schema: UpdateUserBody, example: { name: "Ada King" } },
+      responses: { 200: { description: "Changed: its id and new version", schema: UserVersion, headers: ["ETag"] } },
+      problems: {
+        404: "no such user (or it is deleted)",
+        409: "the new email is taken by another live user",
+        412: "If-Match names another version",
+      },
+    },
+  ],
 });

@@ -1,0 +1,363 @@
+// The OpenAPI 3.1 document of the gateway's HTTP API, built from the functions themselves: each
+// operation's body, query and path schemas are the valibot schemas its route parses with, and its
+// responses the schemas of what it answers, converted to JSON Schema (draft 2020-12, the dialect of
+// OpenAPI 3.1). There is no hand-written copy to drift. A pipe is documented as the client sends
+// it, up to its first type transformation (a query's `limit` is a string of digits; its range is
+// checked after the conversion); the rules after a normalising step (trim, lower-casing) are kept as
+// those of the canonical value; a check in code (`v.check`) is left out rather than guessed at.
+// Anything else the converter cannot express fails the build of the document, loudly.
+import { type ConversionConfig, type JsonSchema, toJsonSchema, toJsonSchemaDefs } from "@valibot/to-json-schema";
+import * as v from "valibot";
+import type { AnyFunction, HttpOperation, RequestHeader, ResponseHeader } from "./function.ts";
+import type { Problem } from "./problem.ts";
+
+/** Every error body: RFC 9457 problem details (shared/problem.ts). */
+export const ProblemSchema = v.strictObject({
+  type: v.pipe(v.string(), v.description("a URI naming the kind of problem, or about:blank")),
+  title: v.string(),
+  status: v.pipe(v.number(), v.integer(), v.minValue(400), v.maxValue(599)),
+  detail: v.string(),
+  errors: v.optional(
+    v.pipe(
+      v.array(
+        v.strictObject({
+          path: v.pipe(v.string(), v.description("the field, query parameter or header, e.g. priceCents or If-Match")),
+          message: v.string(),
+        }),
+      ),
+      v.description("on a 400 or 409: each offending field"),
+    ),
+  ),
+}) satisfies v.GenericSchema<unknown, Problem>;
+
+export interface ParameterObject {
+  name: string;
+  in: "path" | "query" | "header";
+  required: boolean;
+  description: string;
+  schema: JsonSchema;
+  example?: unknown;
+}
+
+export interface MediaTypeObject {
+  schema: JsonSchema;
+  example?: unknown;
+}
+
+export interface HeaderObject {
+  description: string;
+  schema: JsonSchema;
+}
+
+export interface ResponseObject {
+  description: string;
+  headers?: Record<string, HeaderObject | { $ref: string }>;
+  content?: Record<string, MediaTypeObject>;
+}
+
+export interface OperationObject {
+  operationId: string;
+  tags: string[];
+  summary: string;
+  description: string;
+  parameters?: ParameterObject[];
+  requestBody?: { required: boolean; content: Record<string, MediaTypeObject> };
+  responses: Record<string, ResponseObject>;
+}
+
+export interface OpenApiDocument {
+  openapi: "3.1.0";
+  info: { title: string; version: string; description: string };
+  servers: { url: string; description: string }[];
+  tags: { name: string; description: string }[];
+  paths: Record<string, Partial<Record<HttpOperation["method"], OperationObject>>>;
+  components: {
+    schemas: Record<string, JsonSchema>;
+    headers: Record<string, HeaderObject>;
+  };
+}
+
+export class OpenApiError extends Error {
+  override name = "OpenApiError";
+}
+
+const PROBLEM_JSON = "application/problem+json";
+const COMPONENT_SCHEMAS = "#/components/schemas/";
+
+const REQUEST_HEADERS: Record<RequestHeader | "Idempotency-Key", Omit<ParameterObject, "name" | "in" | "required">> = {
+  "If-Match": {
+    description: 'Only if the resource is still at this version, in quotes as its ETag: "3" (W/"3" too); 412 otherwise',
+    schema: { type: "string" },
+    example: '"1"',
+  },
+  "If-None-Match": {
+    description: "A 304 without a body when it names the current version (ETags, comma-separated, or *)",
+    schema: { type: "string" },
+  },
+  "X-Min-Version": {
+    description:
+      "Read your writes: wait, bounded, until the read model holds at least this version (a command's answer); 503 past the bound",
+    schema: { type: "integer", minimum: 1 },
+  },
+  "Idempotency-Key": {
+    description:
+      "A repeat of this command with the same key and request gets the first response and changes nothing; the same key with another request is a 422",
+    schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$" },
+  },
+};
+
+const RESPONSE_HEADERS: Record<ResponseHeader | "Retry-After", HeaderObject> = {
+  ETag: { description: 'The version, in quotes: "3"', schema: { type: "string", pattern: '^"[1-9][0-9]*"$' } },
+  Location: { description: "The path of what was created", schema: { type: "string" } },
+  "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer", minimum: 0 } },
+};
+
+/** The problems every operation can answer, and those of a command (Idempotency-Key) or a body. */
+const STANDARD_PROBLEMS = {
+  400: "invalid input: `errors` names each offending field, query parameter or header",
+  503: "the writer or reader did not answer in time (try again after Retry-After)",
+} as const;
+const COMMAND_PROBLEMS = {
+  409: "a request with this Idempotency-Key is still in progress (try again after Retry-After)",
+  422: "this Idempotency-Key was used with a different request",
+} as const;
+const BODY_PROBLEMS = { 413: "the body is too large" } as const;
+
+/**
+ * valibot pipe steps JSON Schema cannot state and the document leaves out: normalising
+ * transformations (the constraints after them are kept, as the canonical form) and checks in code.
+ */
+const IGNORED_ACTIONS = ["trim", "to_lower_case", "check"];
+
+/**
+ * A converter from valibot to JSON Schema where each named schema becomes a reference to
+ * components.schemas. It throws on anything it cannot convert, except the actions listed above, so
+ * a schema the document cannot express is found when the document is built, not by a reader.
+ */
+function converter(definitions: Record<string, v.GenericSchema>) {
+  const config: ConversionConfig = {
+    target: "draft-2020-12",
+    // Requests are documented as the client sends them: up to a pipe's first type transformation.
+    typeMode: "input",
+    errorMode: "throw",
+    definitions,
+    ignoreActions: IGNORED_ACTIONS,
+    overrideRef: ({ referenceId }) => `${COMPONENT_SCHEMAS}${referenceId}`,
+  };
+  /**
+   * Drops the converter's `$schema` and `$defs` (the definitions live in components) and writes
+   * `additionalProperties: {not: {}}` (from a rest of `never`) as the plainer `false`.
+   */
+  const tidy = (schema: JsonSchema): JsonSchema => {
+    const { $schema: _dialect, $defs: defs, ...rest } = schema;
+    const unnamed = Object.keys(defs ?? {}).filter((name) => !(name in definitions));
+    if (unnamed.length > 0) throw new OpenApiError(`definitions that are not components: ${unnamed.join(", ")}`);
+    return normalise(rest) as JsonSchema;
+  };
+  return {
+    schema: (schema: v.GenericSchema): JsonSchema => tidy(toJsonSchema(schema, config)),
+    components: (): Record<string, JsonSchema> =>
+      Object.fromEntries(
+        Object.entries(toJsonSchemaDefs(definitions, config)).map(([name, schema]) => [name, tidy(schema)]),
+      ),
+  };
+}
+
+function normalise(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalise);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => {
+      const never = key === "additionalProperties" && JSON.stringify(inner) === '{"not":{}}';
+      return [key, never ? false : normalise(inner)];
+    }),
+  );
+}
+
+function problemResponse(description: string, status: number): ResponseObject {
+  const retry = status === 503 || status === 409;
+  return {
+    description,
+    ...(retry ? { headers: { "Retry-After": { $ref: "#/components/headers/Retry-After" } } } : {}),
+    content: { [PROBLEM_JSON]: { schema: { $ref: `${COMPONENT_SCHEMAS}Problem` } } },
+  };
+}
+
+function headerRefs(names: readonly string[] | undefined): ResponseObject["headers"] {
+  if (!names || names.length === 0) return undefined;
+  return Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
+}
+
+/** The named schemas of every operation, each name given to exactly one schema. */
+function namedSchemas(functions: readonly AnyFunction[]): Record<string, v.GenericSchema> {
+  const named = new Map<string, v.GenericSchema>([["Problem", ProblemSchema]]);
+  for (const fn of functions) {
+    for (const op of fn.operations) {
+      for (const response of Object.values(op.responses)) {
+        if (response.name === undefined) continue;
+        if (!response.schema)
+          throw new OpenApiError(`${fn.name}: response ${response.name} is named but has no schema`);
+        const earlier = named.get(response.name);
+        if (earlier && earlier !== response.schema) {
+          throw new OpenApiError(`${fn.name}: the name ${response.name} is given to two different schemas`);
+        }
+        named.set(response.name, response.schema);
+      }
+    }
+  }
+  return Object.fromEntries(named);
+}
+
+function pathParameters(fn: AnyFunction, op: HttpOperation, convert: ReturnType<typeof converter>): ParameterObject[] {
+  const names = [...op.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1] ?? "");
+  const described = Object.keys(op.pathParams ?? {});
+  if (names.join() !== described.join()) {
+    throw new OpenApiError(`${fn.name}: ${op.path} has parameters [${names}] but pathParams describes [${described}]`);
+  }
+  return Object.entries(op.pathParams ?? {}).map(([name, { schema, description }]) => ({
+    name,
+    in: "path",
+    required: true,
+    description,
+    schema: convert.schema(schema),
+  }));
+}
+
+function queryParameters(fn: AnyFunction, op: HttpOperation, convert: ReturnType<typeof converter>): ParameterObject[] {
+  if (!op.query) return [];
+  const object = convert.schema(op.query.schema);
+  const properties = object.type === "object" ? (object.properties ?? {}) : undefined;
+  if (!properties) throw new OpenApiError(`${fn.name}: the query schema is not an object`);
+  const names = Object.keys(properties);
+  const undescribed = names.filter((name) => !(name in (op.query?.descriptions ?? {})));
+  const unknown = Object.keys(op.query.descriptions).filter((name) => !names.includes(name));
+  if (undescribed.length > 0 || unknown.length > 0) {
+    throw new OpenApiError(
+      `${fn.name}: query parameters without a description [${undescribed}], descriptions of no parameter [${unknown}]`,
+    );
+  }
+  const required = new Set(object.required ?? []);
+  return names.map((name) => {
+    const schema = properties[name];
+    if (typeof schema !== "object") throw new OpenApiError(`${fn.name}: query parameter ${name} has no schema`);
+    return {
+      name,
+      in: "query",
+      required: required.has(name),
+      description: op.query?.descriptions[name] ?? "",
+      schema,
+    };
+  });
+}
+
+function headerParameters(fn: AnyFunction, op: HttpOperation): ParameterObject[] {
+  const names: (RequestHeader | "Idempotency-Key")[] = [...(op.headers ?? [])];
+  if (fn.tier === "writer") names.push("Idempotency-Key");
+  return names.map((name) => ({ name, in: "header", required: false, ...REQUEST_HEADERS[name] }));
+}
+
+function responses(fn: AnyFunction, op: HttpOperation, convert: ReturnType<typeof converter>) {
+  const out: Record<string, ResponseObject> = {};
+  for (const [status, response] of Object.entries(op.responses)) {
+    if (!/^[123]\d\d$/.test(status)) throw new OpenApiError(`${fn.name}: ${status} is not a success status`);
+    const headers = headerRefs(response.headers);
+    out[status] = {
+      description: response.description,
+      ...(headers ? { headers } : {}),
+      ...(response.schema ? { content: { "application/json": { schema: convert.schema(response.schema) } } } : {}),
+    };
+  }
+  const problems = new Map<number, string[]>();
+  const add = (entries: Record<number, string>) => {
+    for (const [status, text] of Object.entries(entries)) {
+      problems.set(Number(status), [...(problems.get(Number(status)) ?? []), text]);
+    }
+  };
+  // The operation's own meaning of a status first, then what any operation of its kind may mean by it.
+  add(op.problems ?? {});
+  add(STANDARD_PROBLEMS);
+  if (fn.tier === "writer") add(COMMAND_PROBLEMS);
+  if (op.body) add(BODY_PROBLEMS);
+  for (const status of [...problems.keys()].sort((a, b) => a - b)) {
+    if (status < 400 || status > 599) throw new OpenApiError(`${fn.name}: problem ${status} is not an error status`);
+    const text = (problems.get(status) ?? []).join("; or ");
+    out[String(status)] = problemResponse(text.charAt(0).toUpperCase() + text.slice(1), status);
+  }
+  return out;
+}
+
+function operation(fn: AnyFunction, op: HttpOperation, convert: ReturnType<typeof converter>): OperationObject {
+  if (op.body && !v.is(op.body.schema, op.body.example)) {
+    throw new OpenApiError(`${fn.name}: the body example does not pass the body schema`);
+  }
+  const parameters = [
+    ...pathParameters(fn, op, convert),
+    ...queryParameters(fn, op, convert),
+    ...headerParameters(fn, op),
+  ];
+  return {
+    operationId: op.operationId ?? fn.name,
+    tags: [op.tag.name],
+    summary: op.summary,
+    description: fn.description,
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(op.body
+      ? {
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: convert.schema(op.body.schema), example: op.body.example } },
+          },
+        }
+      : {}),
+    responses: responses(fn, op, convert),
+  };
+}
+
+export interface DocumentInfo {
+  title: string;
+  version: string;
+  description: string;
+}
+
+const DEFAULT_INFO: DocumentInfo = {
+  title: "cqrs-ts",
+  version: "v1",
+  description:
+    "Commands (POST, PATCH, DELETE) go to the writer; queries (GET) read the eventually consistent read model. " +
+    "Every error is application/problem+json. A command's answer holds the new version: pass it as X-Min-Version " +
+    "to read your own write, or as If-Match to change only that version.",
+};
+
+/** The OpenAPI 3.1 document of `functions`' routes; throws OpenApiError on metadata that does not add up. */
+export function buildOpenApi(functions: readonly AnyFunction[], info: DocumentInfo = DEFAULT_INFO): OpenApiDocument {
+  const definitions = namedSchemas(functions);
+  const convert = converter(definitions);
+  const paths: OpenApiDocument["paths"] = {};
+  const tags = new Map<string, string>();
+  const ids = new Set<string>();
+  for (const fn of functions) {
+    for (const op of fn.operations) {
+      const id = op.operationId ?? fn.name;
+      if (ids.has(id)) throw new OpenApiError(`${fn.name}: operationId ${id} is used twice`);
+      ids.add(id);
+      const known = tags.get(op.tag.name);
+      if (known !== undefined && known !== op.tag.description) {
+        throw new OpenApiError(`${fn.name}: tag ${op.tag.name} is described two ways`);
+      }
+      tags.set(op.tag.name, op.tag.description);
+      const item = paths[op.path] ?? {};
+      if (item[op.method])
+        throw new OpenApiError(`${fn.name}: ${op.method.toUpperCase()} ${op.path} is documented twice`);
+      item[op.method] = operation(fn, op, convert);
+      paths[op.path] = item;
+    }
+  }
+  return {
+    openapi: "3.1.0",
+    info,
+    servers: [{ url: "/", description: "this gateway" }],
+    tags: [...tags].map(([name, description]) => ({ name, description })),
+    paths,
+    components: { schemas: convert.components(), headers: RESPONSE_HEADERS },
+  };
+}
