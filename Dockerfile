@@ -3,7 +3,7 @@
 # One image definition for the three services; the build argument SERVICE picks which one runs:
 #   docker build --build-arg SERVICE=gateway -t cqrs-ts-gateway .    (compose.yaml does this per service)
 # Targets:
-#   runtime (the default, last stage)  node:24-bookworm-slim, one esbuild bundle, the externals, non-root
+#   runtime (the default, last stage)  node:24-bookworm-slim, the esbuild bundles, the externals, non-root
 #   e2e                                 the sources with dev dependencies, runs tests/e2e against E2E_GATEWAY_URL
 
 # ---------------------------------------------------------------------------------------------------
@@ -87,16 +87,22 @@ RUN node --input-type=module -e ' \
     '
 # The writer applies these migrations at start; the other services ignore them.
 COPY --from=build /app/drizzle ./drizzle
+# All of dist/: the three services' entries, the telemetry preload and the chunks they share
+# (scripts/bundle.ts splits shared code into dist/chunk-*.js so the preload and the service load one
+# copy of it). About 1 MB, and one layer that the three images share.
+COPY --from=build /app/dist ./dist
 
 # Declared this late so that the layers above are shared by the three services' images.
 ARG SERVICE
 RUN case "${SERVICE}" in gateway|writer|reader) ;; \
       *) echo "build argument SERVICE must be gateway, writer or reader (got '${SERVICE}')" >&2; exit 1 ;; \
-    esac
-COPY --from=build /app/dist/${SERVICE}.js /app/dist/${SERVICE}.js.map ./dist/
+    esac \
+ && test -f "dist/${SERVICE}.js" && test -f dist/preload.js
 ENV SERVICE=${SERVICE}
 
 USER node
 # Exec form cannot expand variables, so a shell does and then replaces itself with node: node stays
-# the process that receives SIGTERM (compose adds an init as PID 1 in front of it).
-CMD ["sh", "-c", "exec node --enable-source-maps dist/${SERVICE}.js"]
+# the process that receives SIGTERM (compose adds an init as PID 1 in front of it). The preload starts
+# OpenTelemetry before the service's modules load, so its instrumentations can patch them; the
+# service name comes from OTEL_SERVICE_NAME (compose sets it), else from the bundle's file name.
+CMD ["sh", "-c", "exec node --enable-source-maps --import ./dist/preload.js dist/${SERVICE}.js"]

@@ -1,4 +1,11 @@
-// `npm run bundle`: one esbuild bundle per service, dist/<service>.js, which the container images run.
+// `npm run bundle`: one esbuild bundle per service, dist/<service>.js, which the container images run,
+// and the telemetry preload, dist/preload.js, which they run first (`node --import ./dist/preload.js`).
+//
+// The four are built together, with code splitting: what the preload and a service share (telemetry
+// setup, config) lands in shared chunks, dist/chunk-<hash>.js, which Node loads once. Bundled
+// separately, each file would carry its own copy of shared/telemetry/setup.ts, and the service's copy
+// would never see the telemetry the preload started (its /metrics would be empty). The chunks sit
+// beside the entries, so import.meta.dirname is dist/ in every file, as shared/config.ts expects.
 //
 // Native and instrumented packages stay external and are installed beside the bundle: a native
 // addon cannot be inlined, and OpenTelemetry instrumentation patches modules as they are loaded,
@@ -26,6 +33,8 @@ export const EXTERNALS = [
   "postgres",
   "pino",
   "@opentelemetry/*",
+  // The preload registers its ESM loader hook; the hook module must be a file of its own.
+  "import-in-the-middle",
 ] as const;
 
 /** Whether an npm package name (not a deep import path) is one of EXTERNALS. */
@@ -43,21 +52,37 @@ export function outputFile(service: Service, outDir = path.join(root, "dist")): 
   return path.join(outDir, `${service}.js`);
 }
 
+/** The telemetry preload every service is started with (services/launch.ts does the same unbundled). */
+export const PRELOAD_ENTRY = path.join(root, "shared", "telemetry", "preload.ts");
+
+export function preloadFile(outDir = path.join(root, "dist")): string {
+  return path.join(outDir, "preload.js");
+}
+
+/** Shared chunks are named so that a new build can remove the previous build's ones. */
+const CHUNK_PREFIX = "chunk-";
+
 // The bundles are ES modules, but CommonJS code inside them (and the externals it requires) calls
 // `require`, which ES modules lack. esbuild's own `__require` shim uses a `require` in scope when
 // there is one. The import is aliased because esbuild does not rename bundled code around banner
 // text: a bundled module importing `createRequire` itself would otherwise be a duplicate
 // declaration. `require` needs no alias: esbuild reserves that name and renames clashing bundled
-// declarations (to `require2`).
+// declarations (to `require2`). Every output file, chunks included, gets the banner.
 const BANNER =
   'import { createRequire as __bundleCreateRequire } from "node:module"; const require = __bundleCreateRequire(import.meta.url);';
 
-/** The esbuild options of every service bundle, exported so a test can bundle a probe the same way. */
-export function buildOptions(entry: string, outfile: string): esbuild.BuildOptions {
+/**
+ * The esbuild options of the bundles: `entries` maps an output name (dist/<name>.js) to its source.
+ * Exported so a test can bundle a probe the same way.
+ */
+export function buildOptions(entries: Record<string, string>, outdir: string): esbuild.BuildOptions {
   return {
-    entryPoints: [entry],
-    outfile,
+    entryPoints: entries,
+    outdir,
+    entryNames: "[name]",
+    chunkNames: `${CHUNK_PREFIX}[hash]`,
     bundle: true,
+    splitting: true,
     platform: "node",
     format: "esm",
     target: "node24",
@@ -68,29 +93,46 @@ export function buildOptions(entry: string, outfile: string): esbuild.BuildOptio
     keepNames: true,
     external: [...EXTERNALS],
     banner: { js: BANNER },
+    metafile: true,
     logLevel: "warning",
   };
 }
 
-export type Written = { service: Service; file: string; bytes: number; mapBytes: number };
+/** One written file: a service, the preload, or a shared chunk. */
+export type Written = { name: Service | "preload" | "chunk"; file: string; bytes: number; mapBytes: number };
 
 export async function bundle(
   services: readonly Service[] = SERVICES,
   outDir = path.join(root, "dist"),
 ): Promise<Written[]> {
-  const missing = services.filter((service) => !fs.existsSync(entryPoint(service)));
+  const missing = [...services.map(entryPoint), PRELOAD_ENTRY].filter((file) => !fs.existsSync(file));
   if (missing.length > 0) {
     throw new BundleError(
-      `missing entry point${missing.length > 1 ? "s" : ""} ${missing.map((s) => path.relative(root, entryPoint(s))).join(", ")}`,
+      `missing entry point${missing.length > 1 ? "s" : ""} ${missing.map((file) => path.relative(root, file)).join(", ")}`,
     );
   }
-  const written: Written[] = [];
-  for (const service of services) {
-    const file = outputFile(service, outDir);
-    await esbuild.build(buildOptions(entryPoint(service), file));
-    written.push({ service, file, bytes: fs.statSync(file).size, mapBytes: fs.statSync(`${file}.map`).size });
+  // Chunk names change with their content: the previous build's would pile up beside the new ones.
+  if (fs.existsSync(outDir)) {
+    for (const name of fs.readdirSync(outDir)) {
+      if (name.startsWith(CHUNK_PREFIX)) fs.rmSync(path.join(outDir, name));
+    }
   }
-  return written;
+  const entries: Record<string, string> = Object.fromEntries(services.map((service) => [service, entryPoint(service)]));
+  entries.preload = PRELOAD_ENTRY;
+  const result = await esbuild.build(buildOptions(entries, outDir));
+  const outputs = Object.keys(result.metafile?.outputs ?? {}).filter((file) => file.endsWith(".js"));
+  const nameOf = (file: string): Written["name"] => {
+    const base = path.basename(file, ".js");
+    return base === "preload" ? "preload" : (services.find((service) => service === base) ?? "chunk");
+  };
+  // Services in the order asked for, then the preload, then the chunks.
+  const order: Written["name"][] = [...services, "preload", "chunk"];
+  return outputs
+    .map((relative) => {
+      const file = path.resolve(relative);
+      return { name: nameOf(file), file, bytes: fs.statSync(file).size, mapBytes: fs.statSync(`${file}.map`).size };
+    })
+    .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name) || a.file.localeCompare(b.file));
 }
 
 const size = (bytes: number) =>

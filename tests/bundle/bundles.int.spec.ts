@@ -1,12 +1,14 @@
-// The container images run esbuild bundles (dist/<service>.js) with native and instrumented
-// packages external. No engine runs images here, so this starts each bundle natively on the local
-// stack, as the image would (same files, same layout: dist/ beside drizzle/), sends a product
-// through the bundled gateway, and stops each bundle with SIGTERM, expecting a clean exit.
+// The container images run esbuild bundles (dist/<service>.js, preceded by the telemetry preload
+// dist/preload.js) with native and instrumented packages external. No engine runs images here, so
+// this starts each bundle natively on the local stack, as the image's command does (same files, same
+// layout: dist/ beside drizzle/, `--import ./dist/preload.js`), sends a product through the bundled
+// gateway, checks that each bundle serves its metrics (so the preload's telemetry is the one the
+// service reports through), and stops each bundle with SIGTERM, expecting a clean exit.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { bundle, outputFile, SERVICES } from "../../scripts/bundle.ts";
+import { bundle, outputFile, preloadFile, SERVICES, type Service } from "../../scripts/bundle.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { cleanUp, eventually, freePort, testEnv } from "../support/system.ts";
 
@@ -15,11 +17,19 @@ const children = new Map<string, ChildProcess>();
 const output = new Map<string, string>();
 let env: Record<string, string> = {};
 
-function start(service: string): ChildProcess {
-  const child = spawn(process.execPath, ["--enable-source-maps", outputFile(service as (typeof SERVICES)[number])], {
+function start(service: Service): ChildProcess {
+  // The image's command: `node --enable-source-maps --import ./dist/preload.js dist/<service>.js`.
+  const preload = `./${path.relative(root, preloadFile())}`;
+  const child = spawn(process.execPath, ["--enable-source-maps", "--import", preload, outputFile(service)], {
     cwd: root,
     // No MIGRATIONS_DIR: the writer finds drizzle/ beside dist/ by default, as in the image.
-    env: { ...process.env, MIGRATIONS_DIR: undefined, ...env },
+    env: {
+      ...process.env,
+      MIGRATIONS_DIR: undefined,
+      OTEL_SDK_DISABLED: undefined,
+      ...env,
+      OTEL_SERVICE_NAME: service,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   output.set(service, "");
@@ -30,7 +40,7 @@ function start(service: string): ChildProcess {
   return child;
 }
 
-async function ready(url: string, service: string): Promise<void> {
+async function ready(url: string, service: Service): Promise<void> {
   await eventually(
     `${service} bundle ready at ${url}`,
     async () => {
@@ -49,8 +59,8 @@ async function ready(url: string, service: string): Promise<void> {
 before(async () => {
   const written = await bundle();
   assert.deepEqual(
-    written.map((w) => w.service),
-    [...SERVICES],
+    written.filter((w) => w.name !== "chunk").map((w) => w.name),
+    [...SERVICES, "preload"],
   );
   const [writerPort, writerHttp, readerPort, readerHttp, gatewayPort] = await Promise.all(
     Array.from({ length: 5 }, () => freePort()),
@@ -93,7 +103,27 @@ test("each bundle starts on the local stack, serves a create and a read, and sto
   });
   assert.equal(product.name, "Bundled Widget");
 
-  for (const service of ["gateway", "reader", "writer"]) {
+  // Each bundle reports the telemetry its preload started: a bundle that carried its own copy of the
+  // telemetry setup would answer "# telemetry is off" here.
+  const metricsUrls = {
+    gateway: `${base}/metrics`,
+    writer: `http://127.0.0.1:${env.WRITER_HTTP_PORT}/metrics`,
+    reader: `http://127.0.0.1:${env.READER_HTTP_PORT}/metrics`,
+  } as const;
+  for (const service of SERVICES) {
+    const text = await eventually(`${service} bundle's /metrics`, async () => {
+      const response = await fetch(metricsUrls[service]).catch(() => undefined);
+      const body = response?.ok ? await response.text() : "";
+      return /^process_memory_usage\{/m.test(body) ? body : undefined;
+    });
+    assert.match(
+      text,
+      new RegExp(`^target_info\\{[^}]*service_name="${service}"`, "m"),
+      `${service} reports its own name`,
+    );
+  }
+
+  for (const service of ["gateway", "reader", "writer"] as const) {
     const child = children.get(service);
     assert.ok(child);
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -2,6 +2,8 @@
 // program beside this file loads it with compose-go, the library Docker Compose itself loads
 // compose files with, and these tests assert on the project it resolves. So what passes here is
 // what `docker compose config` would accept and resolve to, including profiles and merge keys.
+// The same program reads the otel/ files compose mounts (collector, Prometheus, Loki, Grafana), so
+// the tests also check that those files and compose.yaml agree: paths, hosts and ports.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -20,7 +22,13 @@ const INFRASTRUCTURE = {
   redis: "redis:7",
   kafka: "confluentinc/cp-kafka:7.9.0",
   jaeger: "jaegertracing/jaeger:2.12.0",
+  loki: "grafana/loki:3.7.3",
+  prometheus: "prom/prometheus:v3.13.5",
+  grafana: "grafana/grafana:12.4.3",
 } as const;
+
+/** The collector's base image: compose builds it with a healthcheck probe added (see compose.yaml). */
+const COLLECTOR_IMAGE = "otel/opentelemetry-collector-contrib:0.160.0";
 
 const OURS = Object.keys(SERVICE_ENV) as (keyof typeof SERVICE_ENV)[];
 
@@ -31,14 +39,32 @@ const ServiceSchema = v.object({
     v.object({
       context: v.string(),
       dockerfile: v.optional(v.string()),
+      dockerfile_inline: v.optional(v.string()),
       target: v.optional(v.string()),
       args: v.optional(v.record(v.string(), v.nullable(v.string()))),
     }),
   ),
+  command: v.optional(v.nullable(v.array(v.string()))),
+  user: v.optional(v.string()),
+  volumes: v.optional(
+    v.array(
+      v.object({
+        type: v.string(),
+        source: v.optional(v.string()),
+        target: v.string(),
+        read_only: v.optional(v.boolean()),
+      }),
+    ),
+  ),
+  logging: v.optional(
+    v.object({ driver: v.optional(v.string()), options: v.optional(v.record(v.string(), v.string())) }),
+  ),
   environment: v.optional(v.record(v.string(), v.nullable(v.string()))),
   depends_on: v.optional(v.record(v.string(), v.object({ condition: v.string() }))),
   healthcheck: v.optional(v.object({ test: v.optional(v.array(v.string())), disable: v.optional(v.boolean()) })),
-  ports: v.optional(v.array(v.object({ target: v.number(), published: v.optional(v.string()) }))),
+  ports: v.optional(
+    v.array(v.object({ target: v.number(), published: v.optional(v.string()), host_ip: v.optional(v.string()) })),
+  ),
   profiles: v.optional(v.array(v.string())),
 });
 const ProjectSchema = v.object({ name: v.string(), services: v.record(v.string(), ServiceSchema) });
@@ -256,5 +282,303 @@ describe("compose.yaml", () => {
     assert.equal(run.stdout, "");
     assert.match(run.stderr, /depends on undefined service "no-such-service"/);
     assert.equal(run.stderr.trimEnd().split("\n").length, 1, `not one line: ${run.stderr}`);
+  });
+});
+
+// --- Telemetry: the otel/ files compose mounts, read with the same YAML library compose-go uses ----
+
+const otelDir = path.join(root, "otel");
+
+function readYaml<const TSchema extends v.GenericSchema>(file: string, schema: TSchema): v.InferOutput<TSchema> {
+  const run = runLoader(["-yaml", file]);
+  assert.equal(run.status, 0, `reading ${file} failed: ${run.stderr}`);
+  return v.parse(schema, JSON.parse(run.stdout));
+}
+
+const Endpoint = v.object({ endpoint: v.string() });
+const CollectorSchema = v.object({
+  extensions: v.object({ health_check: Endpoint, file_storage: v.object({ directory: v.string() }) }),
+  receivers: v.object({
+    otlp: v.object({ protocols: v.object({ grpc: Endpoint, http: Endpoint }) }),
+    "file_log/services": v.object({
+      include: v.array(v.string()),
+      storage: v.string(),
+      operators: v.array(v.object({ type: v.string(), expr: v.optional(v.string()) })),
+    }),
+  }),
+  exporters: v.object({ "otlp_grpc/jaeger": Endpoint, "otlp_http/loki": Endpoint }),
+  service: v.object({
+    extensions: v.array(v.string()),
+    pipelines: v.record(v.string(), v.object({ receivers: v.array(v.string()), exporters: v.array(v.string()) })),
+  }),
+});
+const PrometheusSchema = v.object({
+  global: v.optional(v.object({ scrape_interval: v.optional(v.string()) })),
+  scrape_configs: v.array(
+    v.object({
+      job_name: v.string(),
+      metrics_path: v.optional(v.string()),
+      scrape_interval: v.optional(v.string()),
+      static_configs: v.array(v.object({ targets: v.array(v.string()) })),
+    }),
+  ),
+});
+const LokiSchema = v.object({ server: v.object({ http_listen_port: v.number() }) });
+const DatasourcesSchema = v.object({
+  datasources: v.array(
+    v.object({
+      uid: v.string(),
+      type: v.string(),
+      url: v.string(),
+      jsonData: v.optional(
+        v.object({
+          derivedFields: v.optional(v.array(v.object({ datasourceUid: v.string() }))),
+          tracesToLogsV2: v.optional(v.object({ datasourceUid: v.string() })),
+        }),
+      ),
+    }),
+  ),
+});
+const ProvidersSchema = v.object({ providers: v.array(v.object({ options: v.object({ path: v.string() }) })) });
+const DatasourceRef = v.optional(v.object({ uid: v.string() }));
+const DashboardSchema = v.object({
+  panels: v.array(
+    v.object({ datasource: DatasourceRef, targets: v.optional(v.array(v.object({ datasource: DatasourceRef }))) }),
+  ),
+});
+
+const collectorConfig = () => readYaml(path.join(otelDir, "collector.yaml"), CollectorSchema);
+
+/** The port of an `host:port` or URL endpoint. */
+function portOf(endpoint: string): string {
+  const match = /:(\d+)(?:\/.*)?$/.exec(endpoint);
+  assert.ok(match?.[1], `${endpoint} has no port`);
+  return match[1];
+}
+
+function hostOf(endpoint: string): string {
+  return endpoint.includes("://") ? new URL(endpoint).hostname : endpoint.replace(/:\d+$/, "");
+}
+
+/** The file or folder in the repository that a service's bind mount with this target comes from. */
+function mountSource(svc: Service, target: string): string {
+  const mount = (svc.volumes ?? []).find((volume) => volume.target === target);
+  assert.ok(mount, `nothing is mounted at ${target}`);
+  assert.equal(mount.type, "bind", `${target} is a bind mount`);
+  assert.ok(mount.source, `${target} has a source`);
+  assert.equal(mount.read_only, true, `${target} is mounted read-only`);
+  return mount.source;
+}
+
+/** The value of a `--flag=value` or `-flag=value` argument of a service's command. */
+function flagValue(svc: Service, flag: string): string {
+  const argument = (svc.command ?? []).find((arg) => arg.startsWith(`${flag}=`));
+  assert.ok(argument, `${flag}= is not in the command ${JSON.stringify(svc.command)}`);
+  return argument.slice(flag.length + 1);
+}
+
+describe("compose.yaml: telemetry", () => {
+  test("the collector is built from the pinned contrib image with only a healthcheck probe added", () => {
+    const collector = service(project(), "otel-collector");
+    assert.equal(collector.image, undefined);
+    const dockerfile = collector.build?.dockerfile_inline ?? "";
+    const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((match) => match[1] ?? "");
+    assert.equal(froms.at(-1), COLLECTOR_IMAGE, `the final stage is the contrib image:\n${dockerfile}`);
+    for (const image of froms) assert.match(image, /:\d+\.\d+\.\d+(-[a-z]+)?$/, `${image} is pinned to a version`);
+    const probe = collector.healthcheck?.test ?? [];
+    assert.equal(probe[0], "CMD");
+    assert.ok(
+      probe[1] && dockerfile.includes(` ${probe[1]}\n`),
+      `the healthcheck runs ${probe[1]}, which the build copies in`,
+    );
+    const health = collectorConfig().extensions.health_check.endpoint;
+    assert.ok(
+      probe.some((arg) => arg.includes(`:${portOf(health)}/`)),
+      `healthcheck ${probe.join(" ")} vs ${health}`,
+    );
+  });
+
+  test("our services send traces to the collector's OTLP/HTTP port and name themselves", () => {
+    const p = project();
+    const http = collectorConfig().receivers.otlp.protocols.http.endpoint;
+    for (const name of OURS) {
+      const svc = service(p, name);
+      const endpoint = new URL(env(svc, "OTEL_EXPORTER_OTLP_ENDPOINT"));
+      assert.equal(endpoint.hostname, "otel-collector", `${name} OTLP endpoint`);
+      assert.equal(endpoint.port, portOf(http), `${name} OTLP port vs the collector's receiver`);
+      assert.equal(env(svc, "OTEL_SERVICE_NAME"), name);
+      assert.equal(svc.depends_on?.["otel-collector"]?.condition, "service_healthy");
+    }
+  });
+
+  test("our services' logs are json-file lines tagged with their service, which the collector picks", () => {
+    const p = project();
+    const config = collectorConfig();
+    const filelog = config.receivers["file_log/services"];
+    const filter = filelog.operators.find((operator) => operator.type === "filter")?.expr ?? "";
+    const kept = [...filter.matchAll(/"([a-z-]+)"/g)].map((match) => match[1]);
+    assert.ok(filter.includes('"com.docker.compose.service"'), `filter: ${filter}`);
+    assert.deepEqual(kept.filter((name) => name !== "com.docker.compose.service").sort(), [...OURS].sort());
+    for (const name of OURS) {
+      const logging = service(p, name).logging;
+      assert.equal(logging?.driver, "json-file", `${name} logging driver`);
+      assert.ok(
+        (logging?.options?.labels ?? "").split(",").includes("com.docker.compose.service"),
+        `${name} tags its log lines with its service`,
+      );
+    }
+    // The collector reads the folder compose mounts and keeps its offsets on a volume.
+    const collector = service(p, "otel-collector");
+    for (const pattern of filelog.include) {
+      assert.ok(
+        (collector.volumes ?? []).some((volume) => volume.read_only && pattern.startsWith(`${volume.target}/`)),
+        `${pattern} is not inside a read-only mount`,
+      );
+    }
+    assert.equal(filelog.storage, "file_storage");
+    const storage = (collector.volumes ?? []).find(
+      (volume) => volume.target === config.extensions.file_storage.directory,
+    );
+    assert.equal(storage?.type, "volume", "the file_log offsets outlive the container");
+  });
+
+  test("the collector forwards traces to Jaeger and logs to Loki, and no metrics at all", () => {
+    const p = project();
+    const config = collectorConfig();
+    const loki = readYaml(path.join(otelDir, "loki.yaml"), LokiSchema);
+    const jaeger = config.exporters["otlp_grpc/jaeger"].endpoint;
+    assert.equal(hostOf(jaeger), "jaeger");
+    assert.equal(portOf(jaeger), "4317", "the Jaeger image's OTLP gRPC port");
+    const lokiUrl = new URL(config.exporters["otlp_http/loki"].endpoint);
+    assert.equal(lokiUrl.hostname, "loki");
+    assert.equal(lokiUrl.port, String(loki.server.http_listen_port));
+    assert.equal(lokiUrl.pathname, "/otlp", "Loki's native OTLP endpoint (the exporter adds /v1/logs)");
+    for (const host of ["jaeger", "loki"]) service(p, host);
+    const pipelines = config.service.pipelines;
+    assert.deepEqual(Object.keys(pipelines).sort(), ["logs", "traces"], "metrics reach Prometheus by scrape only");
+    assert.deepEqual(pipelines.traces?.exporters, ["otlp_grpc/jaeger"]);
+    assert.deepEqual(pipelines.logs?.receivers, ["file_log/services"]);
+    assert.deepEqual(pipelines.logs?.exporters, ["otlp_http/loki"]);
+    // The ports compose publishes are the ones the collector listens on.
+    const listening = [
+      config.receivers.otlp.protocols.grpc.endpoint,
+      config.receivers.otlp.protocols.http.endpoint,
+    ].map((endpoint) => Number(portOf(endpoint)));
+    const published = (service(p, "otel-collector").ports ?? []).map((port) => port.target);
+    assert.deepEqual(published.sort(), listening.sort());
+  });
+
+  test("every otel/ file compose mounts exists in the repository and is read where it is mounted", () => {
+    const p = project();
+    let mounted = 0;
+    for (const [name, svc] of Object.entries(p.services)) {
+      for (const volume of svc.volumes ?? []) {
+        if (volume.type !== "bind" || !volume.source?.startsWith(`${root}${path.sep}`)) continue;
+        assert.ok(
+          fs.existsSync(volume.source),
+          `${name} mounts ${path.relative(root, volume.source)}, which is missing`,
+        );
+        mounted += 1;
+      }
+    }
+    assert.ok(mounted >= 5, `only ${mounted} files of the repository are mounted`);
+
+    const collector = service(p, "otel-collector");
+    assert.equal(mountSource(collector, flagValue(collector, "--config")), path.join(otelDir, "collector.yaml"));
+    const prometheus = service(p, "prometheus");
+    assert.equal(
+      mountSource(prometheus, flagValue(prometheus, "--config.file")),
+      path.join(otelDir, "prometheus.yaml"),
+    );
+    const loki = service(p, "loki");
+    assert.equal(mountSource(loki, flagValue(loki, "-config.file")), path.join(otelDir, "loki.yaml"));
+
+    const grafana = service(p, "grafana");
+    const provisioning = mountSource(grafana, "/etc/grafana/provisioning");
+    assert.equal(provisioning, path.join(otelDir, "grafana", "provisioning"));
+    const providers = readYaml(path.join(provisioning, "dashboards", "dashboards.yaml"), ProvidersSchema).providers;
+    assert.ok(providers.length > 0, "no dashboard provider");
+    for (const provider of providers) {
+      const folder = mountSource(grafana, provider.options.path);
+      assert.ok(
+        fs.readdirSync(folder).some((file) => file.endsWith(".json")),
+        `no dashboard in ${folder}`,
+      );
+    }
+    const home = env(grafana, "GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH");
+    const homeFolder = mountSource(grafana, path.posix.dirname(home));
+    assert.ok(fs.existsSync(path.join(homeFolder, path.posix.basename(home))), `home dashboard ${home} is missing`);
+  });
+
+  test("Prometheus scrapes each of our services on the HTTP port compose gives it, every 5 s", () => {
+    const p = project();
+    const config = readYaml(mountSource(service(p, "prometheus"), "/etc/prometheus/prometheus.yml"), PrometheusSchema);
+    const httpPortOf = { gateway: "GATEWAY_PORT", writer: "WRITER_HTTP_PORT", reader: "READER_HTTP_PORT" } as const;
+    const expected = OURS.map((name) => `${name}:${env(service(p, name), httpPortOf[name])}`).sort();
+    const scraped = config.scrape_configs.flatMap((job) => job.static_configs.flatMap((group) => group.targets)).sort();
+    assert.deepEqual(scraped, expected, "scrape targets vs the services' HTTP ports in compose.yaml");
+    for (const job of config.scrape_configs) {
+      assert.equal(job.metrics_path ?? "/metrics", "/metrics", `${job.job_name} metrics path`);
+      assert.equal(job.scrape_interval ?? config.global?.scrape_interval, "5s", `${job.job_name} scrape interval`);
+      // The job is named after its service: dashboards select a service by job.
+      assert.deepEqual(job.static_configs.flatMap((group) => group.targets).map(hostOf), [job.job_name]);
+    }
+  });
+
+  test("Grafana is published on loopback for anonymous viewers, its data sources are our containers", () => {
+    const p = project();
+    const grafana = service(p, "grafana");
+    assert.ok(
+      (grafana.ports ?? []).some(
+        (port) => port.target === 3000 && port.published === "3000" && port.host_ip === "127.0.0.1",
+      ),
+      `grafana ports: ${JSON.stringify(grafana.ports)}`,
+    );
+    assert.equal(env(grafana, "GF_AUTH_ANONYMOUS_ENABLED"), "true");
+    assert.equal(env(grafana, "GF_AUTH_ANONYMOUS_ORG_ROLE"), "Viewer");
+
+    const provisioning = mountSource(grafana, "/etc/grafana/provisioning");
+    const { datasources } = readYaml(path.join(provisioning, "datasources", "datasources.yaml"), DatasourcesSchema);
+    const uids = new Set(datasources.map((source) => source.uid));
+    const byType = new Map(datasources.map((source) => [source.type, source]));
+    const lokiPort = String(readYaml(path.join(otelDir, "loki.yaml"), LokiSchema).server.http_listen_port);
+    const expected = [
+      { type: "prometheus", host: "prometheus", port: "9090" },
+      { type: "loki", host: "loki", port: lokiPort },
+      { type: "jaeger", host: "jaeger", port: "16686" },
+    ];
+    for (const { type, host, port } of expected) {
+      const source = byType.get(type);
+      assert.ok(source, `no ${type} data source`);
+      const url = new URL(source.url);
+      assert.equal(url.hostname, host, `${type} data source host`);
+      assert.equal(url.port, port, `${type} data source port`);
+      assert.equal(grafana.depends_on?.[host]?.condition, "service_healthy", `grafana waits for ${host}`);
+    }
+    // Logs link to traces and traces to logs, through data sources that exist.
+    const links = datasources.flatMap((source) => [
+      ...(source.jsonData?.derivedFields ?? []).map((field) => field.datasourceUid),
+      ...(source.jsonData?.tracesToLogsV2 ? [source.jsonData.tracesToLogsV2.datasourceUid] : []),
+    ]);
+    assert.deepEqual(links.sort(), [byType.get("jaeger")?.uid, byType.get("loki")?.uid].sort());
+    for (const uid of links) assert.ok(uids.has(uid), `link to missing data source ${uid}`);
+    // Every panel and query of the dashboards names a provisioned data source.
+    const dashboards = path.join(otelDir, "grafana", "dashboards");
+    for (const file of fs.readdirSync(dashboards).filter((name) => name.endsWith(".json"))) {
+      const { panels } = v.parse(DashboardSchema, JSON.parse(fs.readFileSync(path.join(dashboards, file), "utf8")));
+      for (const panel of panels) {
+        for (const ref of [panel.datasource, ...(panel.targets ?? []).map((target) => target.datasource)]) {
+          if (ref) assert.ok(uids.has(ref.uid), `${file}: data source ${ref.uid} is not provisioned`);
+        }
+      }
+    }
+  });
+
+  test("every published port is on loopback only", () => {
+    for (const [name, svc] of Object.entries(load(["test"]).services)) {
+      for (const port of svc.ports ?? []) {
+        assert.equal(port.host_ip, "127.0.0.1", `${name} publishes ${port.published} on all interfaces`);
+      }
+    }
   });
 });

@@ -7,16 +7,22 @@
 //
 // Usage: go run . [-file compose.yaml]... [-profile name]...
 // Prints the project on stdout, or one line on stderr and exit status 1.
+//
+// Also: go run . -yaml FILE prints FILE, any YAML document (the otel/ configuration files compose
+// mounts), as JSON, so the tests can check those files against the compose project with the YAML
+// library compose-go itself uses.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"go.yaml.in/yaml/v3"
 )
 
 // repeated collects a flag given several times, as `docker compose -f a -f b --profile x` allows.
@@ -33,9 +39,14 @@ func main() {
 	var files, profiles repeated
 	flag.Var(&files, "file", "compose file (repeatable; default: compose.yaml found from the current directory up)")
 	flag.Var(&profiles, "profile", "profile to enable (repeatable; default: COMPOSE_PROFILES)")
+	yamlFile := flag.String("yaml", "", "print this YAML file as JSON instead of loading a compose project")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fail(fmt.Errorf("unexpected argument %q", flag.Arg(0)))
+	}
+	if *yamlFile != "" {
+		printYAML(*yamlFile)
+		return
 	}
 
 	// The options and their order are those of docker compose's own ToProjectOptions and its
@@ -65,6 +76,26 @@ func main() {
 	out, err := project.MarshalJSON()
 	if err != nil {
 		fail(err)
+	}
+	if _, err := os.Stdout.Write(append(out, '\n')); err != nil {
+		fail(err)
+	}
+}
+
+// printYAML prints one YAML document as JSON (mappings with string keys only, as in every
+// configuration file this is used for).
+func printYAML(file string) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fail(err)
+	}
+	var document any
+	if err := yaml.Unmarshal(data, &document); err != nil {
+		fail(fmt.Errorf("%s: %w", file, err))
+	}
+	out, err := json.Marshal(document)
+	if err != nil {
+		fail(fmt.Errorf("%s: %w", file, err))
 	}
 	if _, err := os.Stdout.Write(append(out, '\n')); err != nil {
 		fail(err)
