@@ -35,6 +35,8 @@ export const EXTERNALS = [
   "@opentelemetry/*",
   // The preload registers its ESM loader hook; the hook module must be a file of its own.
   "import-in-the-middle",
+  // The gateway serves the docs page's scripts and styles from this package's files at run time.
+  "swagger-ui-dist",
 ] as const;
 
 /** Whether an npm package name (not a deep import path) is one of EXTERNALS. */

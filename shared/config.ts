@@ -118,7 +118,14 @@ export type Config = ReturnType<typeof loadConfig>;
  * them for that service (its defaults point at the local stack on loopback); a test checks it.
  */
 export const SERVICE_ENV = {
-  gateway: ["GATEWAY_HOST", "GATEWAY_PORT", "WRITER_ADDRESS", "READER_ADDRESS", "OTEL_EXPORTER_OTLP_ENDPOINT"],
+  gateway: [
+    "GATEWAY_HOST",
+    "GATEWAY_PORT",
+    "WRITER_ADDRESS",
+    "READER_ADDRESS",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+  ],
   writer: [
     "WRITER_HOST",
     "WRITER_PORT",
@@ -126,6 +133,7 @@ export const SERVICE_ENV = {
     "POSTGRES_URL",
     "KAFKA_BROKERS",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_SERVICE_NAME",
   ],
   reader: [
     "READER_HOST",
@@ -136,5 +144,6 @@ export const SERVICE_ENV = {
     "REDIS_URL",
     "KAFKA_BROKERS",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_SERVICE_NAME",
   ],
 } as const;

@@ -3,7 +3,7 @@
 // mongodb, redis). Loaded by preload.ts before any application module, because instrumentations
 // patch modules as they are loaded. OTEL_SDK_DISABLED=true switches all of it off; the standard
 // OTEL_* variables (sampler, endpoint, service name, resource attributes) are honoured.
-import { metrics } from "@opentelemetry/api";
+import { createNoopMeter, metrics } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { registerInstrumentations } from "@opentelemetry/instrumentation";
@@ -47,20 +47,24 @@ export function startTelemetry(serviceName: string): Telemetry | undefined {
   const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
   metrics.setGlobalMeterProvider(meterProvider);
 
+  const http = new HttpInstrumentation({
+    ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? "").split("?")[0] ?? ""),
+    // Outgoing HTTP is only the OTLP export itself: tracing it would trace the tracer.
+    ignoreOutgoingRequestHook: () => true,
+  });
   registerInstrumentations({
     tracerProvider,
     meterProvider,
     instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? "").split("?")[0] ?? ""),
-        // Outgoing HTTP is only the OTLP export itself: tracing it would trace the tracer.
-        ignoreOutgoingRequestHook: () => true,
-      }),
+      http,
       new GrpcInstrumentation(),
       new MongoDBInstrumentation({ enhancedDatabaseReporting: false }),
       new RedisInstrumentation(),
     ],
   });
+  // The gateway records http.server.request.duration itself, labelled with the matched route;
+  // the instrumentation's own series of that name (no route) would only duplicate it.
+  http.setMeterProvider({ getMeter: () => createNoopMeter() });
   const stopRuntime = startRuntimeMetrics();
 
   current = {
