@@ -58,6 +58,10 @@ RUN node --input-type=module -e ' \
 # The end-to-end suite against a running gateway (compose: `docker compose --profile test run --rm e2e`).
 # The tests start no services of their own when E2E_GATEWAY_URL is set.
 FROM build AS e2e
+# The docs page test drives Debian's headless Chromium (no browser download).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium \
+ && rm -rf /var/lib/apt/lists/*
 ENV E2E_GATEWAY_URL=http://gateway:8080
 USER node
 # A glob, not the folder: `node --test tests/e2e/` on Node 24 tries to load the folder as a module.
