@@ -5,18 +5,15 @@
 // autocannon: POST creates (a unique sku each) and a cached GET by id. Prints requests/s and
 // p50/p99 latency of each, and the ratio on/off. Everything it starts is stopped and its data
 // removed at the end, also on an error or Ctrl-C; the local stack itself is left running.
-import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
-import path from "node:path";
 import { MongoClient } from "mongodb";
 import postgres from "postgres";
 import { COLLECTION } from "../functions/products/product-read-model.ts";
 import { formatRow, up } from "../infra/stack.ts";
-import { type ServiceName, serviceArgs } from "../services/launch.ts";
 import { type Config, ConfigError, loadConfig } from "../shared/config.ts";
-import { cleanUp, freePort, runId, testEnv } from "../tests/support/system.ts";
+import { processEnv, type ServiceProcess, spawnService, waitReady } from "../tests/support/processes.ts";
+import { cleanUp, eventually, runId } from "../tests/support/system.ts";
 
-const root = path.resolve(import.meta.dirname, "..");
 const say = (line: string) => console.log(`[bench] ${line}`);
 
 const CONNECTIONS = 16;
@@ -85,60 +82,9 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 
 // --- the services under test -----------------------------------------------------------------
 
-interface Service {
-  name: ServiceName;
-  child: ChildProcess;
-  /** The end of its output, for an error message (stdout is read, or a full pipe would block it). */
-  tail: string[];
-  exited: Promise<number | null>;
-}
-
-function spawnService(name: ServiceName, env: Record<string, string>): Service {
-  const child = spawn(process.execPath, serviceArgs(name), {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const tail: string[] = [];
-  const keep = (chunk: Buffer) => {
-    tail.push(chunk.toString());
-    if (tail.length > 20) tail.shift();
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { name, child, tail, exited };
-}
-
-async function stopService(service: Service): Promise<void> {
-  if (service.child.exitCode !== null || service.child.signalCode !== null) return;
-  service.child.kill("SIGTERM");
-  const timer = setTimeout(() => service.child.kill("SIGKILL"), 15_000);
-  const code = await service.exited;
-  clearTimeout(timer);
+async function stopService(service: ServiceProcess): Promise<void> {
+  const code = await service.stop();
   if (code !== 0) say(`${service.name} exited with ${code ?? service.child.signalCode}`);
-}
-
-async function poll<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function waitReady(service: Service, url: string): Promise<void> {
-  await poll(`${service.name} at ${url}`, 60_000, async () => {
-    if (service.child.exitCode !== null) {
-      throw new Error(`${service.name} exited before it was ready:\n${service.tail.join("").slice(-2000)}`);
-    }
-    return fetch(url, { signal: AbortSignal.timeout(1000) }).then(
-      (response) => (response.ok ? true : undefined),
-      () => undefined,
-    );
-  });
 }
 
 interface System {
@@ -149,17 +95,7 @@ interface System {
 /** The three services of one mode, on free ports and data of their own; undone by undoAll. */
 async function startSystem(mode: Mode): Promise<System> {
   if (interrupted) throw new Error("interrupted");
-  const [writerPort, writerHttp, readerPort, readerHttp, gatewayPort] = await Promise.all(
-    Array.from({ length: 5 }, () => freePort()),
-  );
-  const env = testEnv(`bench_telemetry_${mode}`, {
-    WRITER_PORT: String(writerPort),
-    WRITER_HTTP_PORT: String(writerHttp),
-    WRITER_ADDRESS: `127.0.0.1:${writerPort}`,
-    READER_PORT: String(readerPort),
-    READER_HTTP_PORT: String(readerHttp),
-    READER_ADDRESS: `127.0.0.1:${readerPort}`,
-    GATEWAY_PORT: String(gatewayPort),
+  const { env, urls } = await processEnv(`bench_telemetry_${mode}`, {
     // The services' own default, not the tests' faster safety-net poll.
     OUTBOX_POLL_MS: "2000",
   });
@@ -177,13 +113,8 @@ async function startSystem(mode: Mode): Promise<System> {
   undo.push(async () => {
     for (const service of [...services].reverse()) await stopService(service);
   });
-  const base = `http://127.0.0.1:${gatewayPort}`;
-  const [writer, reader, gateway] = services;
-  if (!writer || !reader || !gateway) throw new Error("three services expected");
-  await waitReady(writer, `http://127.0.0.1:${writerHttp}/readyz`);
-  await waitReady(reader, `http://127.0.0.1:${readerHttp}/readyz`);
-  await waitReady(gateway, `${base}/readyz`);
-  return { base, config };
+  for (const service of services) await waitReady(service, `${urls[service.name]}/readyz`);
+  return { base: urls.gateway, config };
 }
 
 // --- the load ----------------------------------------------------------------------------------
@@ -264,15 +195,19 @@ async function caughtUp(config: Config): Promise<{ rows: number; docs: number }>
     const collection = mongo.db(config.mongodb.database).collection(COLLECTION);
     let last = -1;
     let lastSaid = Date.now();
-    const docs = await poll(`the projection to catch up with ${rows} products`, CATCH_UP_MS, async () => {
-      const count = await collection.countDocuments({});
-      if (count !== last && Date.now() - lastSaid > 5000) {
-        say(`  projection: ${count} of ${rows} products in the read model`);
-        lastSaid = Date.now();
-      }
-      last = count;
-      return count >= rows ? count : undefined;
-    });
+    const docs = await eventually(
+      `the projection to catch up with ${rows} products`,
+      async () => {
+        const count = await collection.countDocuments({});
+        if (count !== last && Date.now() - lastSaid > 5000) {
+          say(`  projection: ${count} of ${rows} products in the read model`);
+          lastSaid = Date.now();
+        }
+        last = count;
+        return count >= rows ? count : undefined;
+      },
+      CATCH_UP_MS,
+    );
     return { rows, docs };
   } finally {
     await sql.end({ timeout: 2 });
@@ -292,11 +227,15 @@ async function oneProduct(system: System, mode: Mode): Promise<string> {
   }
   const id = body.id;
   // The first 200 fills the cache; from then on every read is a hit.
-  await poll(`product ${id} to be readable`, 30_000, async () => {
-    const read = await fetch(`${system.base}/api/v1/products/${id}`);
-    await read.arrayBuffer();
-    return read.status === 200 ? true : undefined;
-  });
+  await eventually(
+    `product ${id} to be readable`,
+    async () => {
+      const read = await fetch(`${system.base}/api/v1/products/${id}`);
+      await read.arrayBuffer();
+      return read.status === 200 ? true : undefined;
+    },
+    30_000,
+  );
   return id;
 }
 

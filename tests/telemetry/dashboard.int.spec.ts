@@ -5,14 +5,14 @@
 // hits, a 404, a search), and checks that every metric name, and every label, the dashboard's PromQL
 // uses appears on the services' /metrics, which is what Prometheus scrapes.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import * as v from "valibot";
-import { type ServiceName, serviceArgs } from "../../services/launch.ts";
+import type { ServiceName } from "../../services/launch.ts";
 import { loadConfig } from "../../shared/config.ts";
-import { cleanUp, eventually, freePort, testEnv } from "../support/system.ts";
+import { processEnv, type ServiceProcess, spawnService, waitReady } from "../support/processes.ts";
+import { cleanUp, eventually } from "../support/system.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const dashboardFile = path.join(root, "otel", "grafana", "dashboards", "cqrs.json");
@@ -170,83 +170,25 @@ function problems(exprs: string[], exposition: Exposition): string[] {
 
 // --- The services ----------------------------------------------------------------------------------
 
-const children = new Map<ServiceName, ChildProcess>();
-const output = new Map<ServiceName, string>();
-let env: Record<string, string> = {};
-let urls: Record<ServiceName, string> = { gateway: "", writer: "", reader: "" };
-
-function start(name: ServiceName): void {
-  const child = spawn(process.execPath, serviceArgs(name), {
-    cwd: root,
-    env: { ...process.env, OTEL_SDK_DISABLED: undefined, ...env, OTEL_SERVICE_NAME: name },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  output.set(name, "");
-  const collect = (chunk: Buffer) => output.set(name, (output.get(name) ?? "") + chunk.toString());
-  child.stdout?.on("data", collect);
-  child.stderr?.on("data", collect);
-  children.set(name, child);
-}
-
-async function ready(name: ServiceName): Promise<void> {
-  await eventually(
-    `${name} ready`,
-    async () => {
-      if (children.get(name)?.exitCode !== null) throw new Error(`${name} exited:\n${output.get(name)}`);
-      return (await fetch(`${urls[name]}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ))
-        ? true
-        : undefined;
-    },
-    30_000,
-  );
-}
+const running: ServiceProcess[] = [];
 
 async function scrape(): Promise<string[]> {
   return Promise.all(SERVICES.map((name) => fetch(`${urls[name]}/metrics`).then((r) => r.text())));
 }
+let env: Record<string, string> = {};
+let urls: Record<ServiceName, string> = { gateway: "", writer: "", reader: "" };
 
 before(async () => {
-  const [writerPort, writerHttp, readerPort, readerHttp, gatewayPort] = await Promise.all(
-    Array.from({ length: 5 }, () => freePort()),
-  );
-  env = testEnv("dashboard", {
-    WRITER_PORT: String(writerPort),
-    WRITER_HTTP_PORT: String(writerHttp),
-    WRITER_ADDRESS: `127.0.0.1:${writerPort}`,
-    READER_PORT: String(readerPort),
-    READER_HTTP_PORT: String(readerHttp),
-    READER_ADDRESS: `127.0.0.1:${readerPort}`,
-    GATEWAY_PORT: String(gatewayPort),
-    OUTBOX_POLL_MS: "200",
-  });
-  urls = {
-    gateway: `http://127.0.0.1:${gatewayPort}`,
-    writer: `http://127.0.0.1:${writerHttp}`,
-    reader: `http://127.0.0.1:${readerHttp}`,
-  };
+  ({ env, urls } = await processEnv("dashboard", { OUTBOX_POLL_MS: "200" }));
   // The gateway knows the tiers' addresses up front, so the three start side by side.
-  for (const name of SERVICES) start(name);
-  await Promise.all(SERVICES.map(ready));
+  for (const name of SERVICES) {
+    running.push(spawnService(name, { OTEL_SDK_DISABLED: undefined, ...env, OTEL_SERVICE_NAME: name }));
+  }
+  await Promise.all(running.map((service) => waitReady(service, `${urls[service.name]}/readyz`)));
 });
 
 after(async () => {
-  await Promise.all(
-    [...children.values()].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
-          child.once("exit", () => {
-            clearTimeout(force);
-            resolve();
-          });
-          child.kill("SIGTERM");
-        }),
-    ),
-  );
+  await Promise.all(running.map((service) => service.stop()));
   await cleanUp(loadConfig({ ...process.env, ...env }));
 });
 

@@ -4,9 +4,6 @@
 // the reader's projection (MongoDB, Redis); a read shows whether the cache answered; the log lines
 // of a request carry its trace id. Jaeger is read through its query API (scripts/trace.ts).
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import path from "node:path";
-import readline from "node:readline";
 import { after, before, describe, test } from "node:test";
 import {
   fetchTrace,
@@ -18,75 +15,19 @@ import {
   spanKind,
   tagValue,
 } from "../../scripts/trace.ts";
-import { type ServiceName, serviceArgs } from "../../services/launch.ts";
+import type { ServiceName } from "../../services/launch.ts";
 import { type Config, loadConfig } from "../../shared/config.ts";
 import { topicFor } from "../../shared/events.ts";
-import { cleanUp, eventually, freePort, runId, testEnv } from "../support/system.ts";
+import { processEnv, type ServiceProcess, spawnService, waitReady } from "../support/processes.ts";
+import { cleanUp, eventually, runId } from "../support/system.ts";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const queryUrl = loadConfig().jaeger.queryUrl;
 /** Spans reach Jaeger in batches (every 200 ms here), from three processes. */
 const TRACE_WAIT_MS = 30_000;
 
-interface Service {
-  child: ChildProcess;
-  /** stdout, one entry per line (the pino JSON logs). */
-  lines: string[];
-  stderr: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const services = new Map<ServiceName, Service>();
+const services = new Map<ServiceName, ServiceProcess>();
 let config: Config | undefined;
 let base = "";
-
-function start(name: ServiceName, env: Record<string, string>): Service {
-  const child = spawn(process.execPath, serviceArgs(name), {
-    cwd: root,
-    env: { ...process.env, ...env, OTEL_SERVICE_NAME: name, OTEL_BSP_SCHEDULE_DELAY: "200" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const service: Service = {
-    child,
-    lines: [],
-    stderr: [],
-    exited: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))),
-  };
-  const echo = process.env.TEST_LOGS === "1";
-  if (child.stdout) {
-    readline.createInterface({ input: child.stdout }).on("line", (line) => {
-      service.lines.push(line);
-      if (echo) console.log(`[${name}] ${line}`);
-    });
-  }
-  if (child.stderr) {
-    readline.createInterface({ input: child.stderr }).on("line", (line) => {
-      service.stderr.push(line);
-      if (echo) console.error(`[${name}] ${line}`);
-    });
-  }
-  services.set(name, service);
-  return service;
-}
-
-const output = (service: Service) => [...service.lines, ...service.stderr].slice(-40).join("\n");
-
-async function ready(name: ServiceName, url: string): Promise<void> {
-  const service = services.get(name);
-  assert.ok(service);
-  await eventually(
-    `${name} ready at ${url}`,
-    async () => {
-      if (service.child.exitCode !== null) throw new Error(`${name} exited early:\n${output(service)}`);
-      const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
-        (response) => response.ok,
-        () => false,
-      );
-      return ok ? true : undefined;
-    },
-    30_000,
-  );
-}
 
 /** The service's log lines as objects (pino JSON); anything else on stdout is skipped. */
 function logLines(name: ServiceName): Record<string, unknown>[] {
@@ -107,25 +48,14 @@ function logLine(name: ServiceName, match: (line: Record<string, unknown>) => bo
 }
 
 before(async () => {
-  const [writerPort, writerHttp, readerPort, readerHttp, gatewayPort] = await Promise.all(
-    Array.from({ length: 5 }, () => freePort()),
-  );
-  const env = testEnv("traces", {
-    WRITER_PORT: String(writerPort),
-    WRITER_HTTP_PORT: String(writerHttp),
-    WRITER_ADDRESS: `127.0.0.1:${writerPort}`,
-    READER_PORT: String(readerPort),
-    READER_HTTP_PORT: String(readerHttp),
-    READER_ADDRESS: `127.0.0.1:${readerPort}`,
-    GATEWAY_PORT: String(gatewayPort),
-  });
+  const { env, urls } = await processEnv("traces");
   config = loadConfig({ ...process.env, ...env });
-  base = `http://127.0.0.1:${gatewayPort}`;
+  base = urls.gateway;
   // All three at once (on 2 cores that saves seconds); the gateway's channels connect when the tiers listen.
-  for (const name of ["writer", "reader", "gateway"] as const) start(name, env);
-  await ready("writer", `http://127.0.0.1:${writerHttp}/readyz`);
-  await ready("reader", `http://127.0.0.1:${readerHttp}/readyz`);
-  await ready("gateway", `${base}/readyz`);
+  for (const name of ["writer", "reader", "gateway"] as const) {
+    services.set(name, spawnService(name, { ...env, OTEL_SERVICE_NAME: name, OTEL_BSP_SCHEDULE_DELAY: "200" }));
+  }
+  for (const [name, service] of services) await waitReady(service, `${urls[name]}/readyz`, 30_000);
 });
 
 after(async () => {
@@ -134,12 +64,9 @@ after(async () => {
     for (const name of ["gateway", "reader", "writer"] as const) {
       const service = services.get(name);
       if (!service) continue;
-      if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill("SIGTERM");
-      // The service forces its own exit after 10 s; past 15 s something is badly stuck.
-      const timer = setTimeout(() => service.child.kill("SIGKILL"), 15_000);
-      const { code, signal } = await service.exited;
-      clearTimeout(timer);
-      if (code !== 0) exits.push(`${name} exited with ${signal ?? `code ${code}`}:\n${output(service)}`);
+      const code = await service.stop();
+      if (code !== 0)
+        exits.push(`${name} exited with ${service.child.signalCode ?? `code ${code}`}:\n${service.tail()}`);
     }
   } finally {
     if (config) await cleanUp(config);
