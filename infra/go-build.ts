@@ -1,7 +1,7 @@
 // Builds a Go program of the project's own into the user-level cache, once per pinned version.
 import fs from "node:fs";
 import path from "node:path";
-import { InfraError, runTool } from "./process.ts";
+import { InfraError, runLongTool, runTool } from "./process.ts";
 import type { ServerContext } from "./server.ts";
 
 export function goBinary(ctx: ServerContext, name: string, version: string): string {
@@ -9,10 +9,10 @@ export function goBinary(ctx: ServerContext, name: string, version: string): str
 }
 
 /** `go build -o <cache>/<name>-<version>/<name> <pkg>` in `moduleDir`, unless that binary exists. */
-export function ensureGoBuild(
+export async function ensureGoBuild(
   ctx: ServerContext,
   opts: { name: string; version: string; moduleDir: string; pkg: string; expect: string },
-): string {
+): Promise<string> {
   const binary = goBinary(ctx, opts.name, opts.version);
   if (fs.existsSync(binary)) return binary;
   const go = runTool("sh", ["-c", "command -v go || true"], { what: "looking for go" }).trim();
@@ -25,7 +25,7 @@ export function ensureGoBuild(
   fs.mkdirSync(path.dirname(binary), { recursive: true });
   const staging = `${binary}.partial-${process.pid}`;
   const started = Date.now();
-  runTool("go", ["build", "-o", staging, opts.pkg], {
+  await runLongTool("go", ["build", "-o", staging, opts.pkg], {
     cwd: opts.moduleDir,
     what: `go build of ${opts.name}`,
   });

@@ -153,6 +153,45 @@ export function runTool(
   return result.stdout;
 }
 
+/**
+ * A long step (a build, a download) as a child process, without blocking the event loop, so the
+ * other servers start and answer their pings meanwhile. A failure is one clear InfraError.
+ */
+export function runLongTool(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; what: string },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const tail: string[] = [];
+    const keep = (chunk: Buffer) => {
+      tail.push(chunk.toString());
+      if (tail.length > 50) tail.shift();
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    child.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        new InfraError(
+          error.code === "ENOENT"
+            ? `${options.what}: '${command}' is not installed`
+            : `${options.what}: ${error.message}`,
+        ),
+      ),
+    );
+    child.once("exit", (code) => {
+      if (code === 0) return resolve();
+      const last = tail.join("").trim().split("\n").slice(-15).join("\n");
+      reject(new InfraError(`${options.what} failed (exit ${code}):\n${last}`));
+    });
+  });
+}
+
 /** The last lines of a log file, for an error message. */
 export function logTail(logFile: string, lines = 20): string {
   try {

@@ -66,9 +66,10 @@ async function waitReady(server: Server, ctx: ServerContext, pid: number): Promi
 }
 
 async function bringUp(server: Server, ctx: ServerContext): Promise<Row> {
-  const started = Date.now();
   const base = { name: server.name, address: server.address(ctx.config) };
   await server.provision(ctx);
+  // The row's time is the start's own; builds and downloads report their own times.
+  const started = Date.now();
   let pid = runningPid(ctx.pidFile, server.marker(ctx));
   let state = "already up";
   if (pid === undefined) {

@@ -20,7 +20,7 @@ export const ferretdbServer: Server = {
   marker: (ctx) => binary(ctx),
 
   async provision(ctx) {
-    ensureGoBuild(ctx, { name: "ferretdb", version: VERSION, moduleDir: here, pkg: ".", expect: "about 45 s" });
+    await ensureGoBuild(ctx, { name: "ferretdb", version: VERSION, moduleDir: here, pkg: ".", expect: "about 45 s" });
   },
 
   async start(ctx) {

@@ -28,7 +28,7 @@ export const jaegerServer: Server = {
   marker: (ctx) => binary(ctx),
 
   async provision(ctx) {
-    ensureGoBuild(ctx, {
+    await ensureGoBuild(ctx, {
       name: "jaeger",
       version: VERSION,
       moduleDir: here,

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { KafkaJS } from "@confluentinc/kafka-javascript";
 import { ensureCommand } from "../apt.ts";
-import { portInUse, runTool, startDetached } from "../process.ts";
+import { portInUse, runLongTool, runTool, startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
 
 const VERSION = "4.1.1";
@@ -37,7 +37,7 @@ export const kafkaServer: Server = {
       ctx.say(`collecting Kafka ${VERSION} jars from Maven Central into ${libs} (about 30 s)`);
       const staging = `${libs}.partial-${process.pid}`;
       fs.rmSync(staging, { recursive: true, force: true });
-      runTool(
+      await runLongTool(
         "mvn",
         [
           "-q",
