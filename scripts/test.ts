@@ -42,7 +42,11 @@ async function main(): Promise<number> {
     [],
     (line) => console.log(`[infra] ${line}`),
     (row) => console.log(formatRow(row)),
-  );
+  ).catch(async (error: unknown) => {
+    // On CI nothing outlives the run, not even the servers of a stack that failed to come up.
+    if (process.env.CI === "true") await down(config, [], say).catch(() => {});
+    throw error;
+  });
   const startedHere = rows.filter((row) => row.state === "started").map((row) => row.name);
 
   const runId = process.env.CQRS_TEST_RUN_ID ?? `r${Date.now().toString(36)}${process.pid.toString(36)}`;

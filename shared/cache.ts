@@ -2,7 +2,9 @@
 // `v` the newest version known, `b` the body at exactly that version. The projection raises `v`
 // (dropping an older body); a fill writes only a version at least `v`. So a reader that read an old
 // version before the projection applied a new one can never put the old one back. Redis being down
-// makes every call a miss or a no-op: queries get slower, never fail.
+// makes every call a miss or a no-op: queries get slower, never fail. An invalidation Redis could
+// not take is remembered and replayed when Redis is back (it may come back with its old data); until
+// then this process bypasses the cache for that key.
 import { trace } from "@opentelemetry/api";
 import { createClient } from "redis";
 import { appMetrics } from "./telemetry/metrics.ts";
@@ -62,6 +64,38 @@ export async function connectCache(opts: {
     .catch((error: unknown) => opts.log({ level: "warn", msg: "redis not reachable at start", err: String(error) }));
   const key = (kind: string, id: string) => `${opts.keyPrefix}${kind}:${id}`;
 
+  /** Invalidations Redis did not take, by key: the newest version each must record. */
+  const pending = new Map<string, number>();
+  /** Past this many, the pending keys are forgotten and the whole prefix is dropped on reconnect. */
+  const PENDING_MAX = 100_000;
+  let overflowed = false;
+  let lastMissed = 0;
+  const bypass = (k: string) => overflowed || pending.has(k);
+
+  const runInvalidate = (k: string, version: number) =>
+    client.eval(INVALIDATE, { keys: [k], arguments: [String(version), String(opts.ttlSeconds)] });
+
+  async function replayPending(): Promise<void> {
+    try {
+      if (overflowed) {
+        for await (const keys of client.scanIterator({ MATCH: `${opts.keyPrefix}*`, COUNT: 1000 })) {
+          if (keys.length > 0) await client.del(keys);
+        }
+        overflowed = false;
+      }
+      for (const [k, version] of [...pending]) {
+        await runInvalidate(k, version);
+        if (pending.get(k) === version) pending.delete(k);
+      }
+      opts.log({ msg: "redis back; replayed the invalidations it missed" });
+    } catch (error) {
+      opts.log({ level: "warn", msg: "could not replay invalidations yet", err: String(error) });
+    }
+  }
+  client.on("ready", () => {
+    if (pending.size > 0 || overflowed) void replayPending();
+  });
+
   async function guarded<T>(fallback: T, op: () => Promise<T>): Promise<T> {
     if (!client.isReady) return fallback;
     try {
@@ -75,6 +109,7 @@ export async function connectCache(opts: {
   return {
     get: async (kind, id) => {
       const hit = await guarded(undefined, async () => {
+        if (bypass(key(kind, id))) return undefined;
         const entry = await client.hGetAll(key(kind, id));
         if (entry.b === undefined || entry.v === undefined) return undefined;
         return { version: Number(entry.v), body: entry.b };
@@ -86,20 +121,38 @@ export async function connectCache(opts: {
     },
     fill: (kind, id, version, body) =>
       guarded(false, async () => {
+        if (bypass(key(kind, id))) return false;
         const result = await client.eval(FILL, {
           keys: [key(kind, id)],
           arguments: [String(version), body, String(opts.ttlSeconds)],
         });
         return result === 1;
       }),
-    invalidate: (kind, id, version) =>
-      guarded(false, async () => {
-        const result = await client.eval(INVALIDATE, {
-          keys: [key(kind, id)],
-          arguments: [String(version), String(opts.ttlSeconds)],
-        });
-        return result === 1;
-      }),
+    invalidate: async (kind, id, version) => {
+      const k = key(kind, id);
+      try {
+        if (!client.isReady) throw new Error("redis is not connected");
+        const applied = (await runInvalidate(k, version)) === 1;
+        if ((pending.get(k) ?? 0) <= version) pending.delete(k);
+        return applied;
+      } catch (error) {
+        if (!overflowed) {
+          if (pending.size >= PENDING_MAX) {
+            overflowed = true;
+            pending.clear();
+          } else if ((pending.get(k) ?? 0) < version) pending.set(k, version);
+        }
+        if (Date.now() - lastMissed > 10_000) {
+          opts.log({
+            level: "warn",
+            msg: "redis missed invalidations; they are replayed when it is back",
+            err: String(error),
+          });
+          lastMissed = Date.now();
+        }
+        return false;
+      }
+    },
     close: async () => {
       if (client.isOpen) client.destroy();
     },

@@ -2,7 +2,8 @@
 //
 // Environment variables with defaults; the infra script, the three services and the tests all read
 // this module, so nothing disagrees about where a server is. The local stack listens on loopback
-// on non-default ports; in compose the same names point at the containers.
+// on non-default ports, all below 32768 so that no ephemeral port (a test's port 0, an outgoing
+// connection) can ever take one; in compose the same names point at the containers.
 import os from "node:os";
 import path from "node:path";
 
@@ -35,14 +36,14 @@ const listenPort = (env: Env, name: string, fallback: number) => integer(env, na
 
 export function loadConfig(env: Env = process.env) {
   const cacheHome = text(env, "XDG_CACHE_HOME", path.join(os.homedir(), ".cache"));
-  const postgresPort = port(env, "POSTGRES_PORT", 55432);
-  const redisPort = port(env, "REDIS_PORT", 56379);
-  const kafkaPort = port(env, "KAFKA_PORT", 59092);
-  const ferretdbPort = port(env, "FERRETDB_PORT", 57017);
-  const otlpHttpPort = port(env, "JAEGER_OTLP_HTTP_PORT", 54318);
-  const queryPort = port(env, "JAEGER_QUERY_PORT", 56686);
-  const writerPort = listenPort(env, "WRITER_PORT", 58051);
-  const readerPort = listenPort(env, "READER_PORT", 58052);
+  const postgresPort = port(env, "POSTGRES_PORT", 25432);
+  const redisPort = port(env, "REDIS_PORT", 26379);
+  const kafkaPort = port(env, "KAFKA_PORT", 29092);
+  const ferretdbPort = port(env, "FERRETDB_PORT", 27117);
+  const otlpHttpPort = port(env, "JAEGER_OTLP_HTTP_PORT", 24318);
+  const queryPort = port(env, "JAEGER_QUERY_PORT", 26686);
+  const writerPort = listenPort(env, "WRITER_PORT", 28051);
+  const readerPort = listenPort(env, "READER_PORT", 28052);
   return {
     /** Server data, pid files and logs of the local stack: git-ignored, inside the checkout. */
     stateDir: path.resolve(text(env, "CQRS_STATE_DIR", path.join(repoRoot, ".local"))),
@@ -62,7 +63,7 @@ export function loadConfig(env: Env = process.env) {
     },
     kafka: {
       port: kafkaPort,
-      controllerPort: port(env, "KAFKA_CONTROLLER_PORT", 59093),
+      controllerPort: port(env, "KAFKA_CONTROLLER_PORT", 29093),
       brokers: text(env, "KAFKA_BROKERS", `127.0.0.1:${kafkaPort}`),
       topicPrefix: text(env, "KAFKA_TOPIC_PREFIX", ""),
       partitions: integer(env, "KAFKA_PARTITIONS", 3, 1, 1000),
@@ -75,10 +76,10 @@ export function loadConfig(env: Env = process.env) {
     },
     jaeger: {
       otlpHttpPort,
-      otlpGrpcPort: port(env, "JAEGER_OTLP_GRPC_PORT", 54317),
+      otlpGrpcPort: port(env, "JAEGER_OTLP_GRPC_PORT", 24317),
       queryPort,
-      queryGrpcPort: port(env, "JAEGER_QUERY_GRPC_PORT", 56685),
-      healthPort: port(env, "JAEGER_HEALTH_PORT", 53133),
+      queryGrpcPort: port(env, "JAEGER_QUERY_GRPC_PORT", 26685),
+      healthPort: port(env, "JAEGER_HEALTH_PORT", 23133),
       queryUrl: text(env, "JAEGER_QUERY_URL", `http://127.0.0.1:${queryPort}`),
     },
     otlpEndpoint: text(env, "OTEL_EXPORTER_OTLP_ENDPOINT", `http://127.0.0.1:${otlpHttpPort}`),
@@ -93,7 +94,7 @@ export function loadConfig(env: Env = process.env) {
       port: writerPort,
       address: text(env, "WRITER_ADDRESS", `127.0.0.1:${writerPort}`),
       /** /healthz, /readyz (and later /metrics). */
-      httpPort: listenPort(env, "WRITER_HTTP_PORT", 58081),
+      httpPort: listenPort(env, "WRITER_HTTP_PORT", 28081),
       relayPollMs: integer(env, "OUTBOX_POLL_MS", 2000, 10, 600_000),
       /** How long an Idempotency-Key is remembered. */
       idempotencyTtlHours: integer(env, "IDEMPOTENCY_TTL_HOURS", 24, 1, 24 * 365),
@@ -104,7 +105,7 @@ export function loadConfig(env: Env = process.env) {
       host: text(env, "READER_HOST", "127.0.0.1"),
       port: readerPort,
       address: text(env, "READER_ADDRESS", `127.0.0.1:${readerPort}`),
-      httpPort: listenPort(env, "READER_HTTP_PORT", 58082),
+      httpPort: listenPort(env, "READER_HTTP_PORT", 28082),
       /** How long a query may wait for the projection to reach a requested version. */
       minVersionWaitMs: integer(env, "MIN_VERSION_WAIT_MS", 2000, 0, 60_000),
     },

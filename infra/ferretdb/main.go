@@ -16,8 +16,8 @@ import (
 )
 
 func main() {
-	listen := flag.String("listen-addr", "127.0.0.1:57017", "TCP address to serve the MongoDB wire protocol on")
-	pgURL := flag.String("postgresql-url", "postgres://postgres@127.0.0.1:55432/ferretdb", "PostgreSQL URL of the backing database")
+	listen := flag.String("listen-addr", "127.0.0.1:27117", "TCP address to serve the MongoDB wire protocol on")
+	pgURL := flag.String("postgresql-url", "postgres://postgres@127.0.0.1:25432/ferretdb", "PostgreSQL URL of the backing database")
 	flag.Parse()
 
 	f, err := ferretdb.New(&ferretdb.Config{
