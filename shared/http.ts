@@ -33,6 +33,14 @@ export function etagMatches(header: string, version: number): boolean {
     .some((tag) => tag === "*" || tag === etag(version));
 }
 
+/** The item with its ETag, or a 304 when If-None-Match names its current version (conditional read). */
+export function conditionalItem(c: Context, item: { version: number }): Response {
+  c.header("ETag", etag(item.version));
+  const ifNoneMatch = c.req.header("If-None-Match");
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, item.version)) return c.body(null, 304);
+  return c.json(item, 200);
+}
+
 /** A header holding a positive whole number (e.g. X-Min-Version: 3); undefined when absent. */
 export function countHeader(c: Context, name: string): number | undefined {
   const raw = c.req.header(name);

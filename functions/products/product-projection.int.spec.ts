@@ -5,14 +5,14 @@
 // than the projection applied, and the runner's stats count exactly what was sent.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { KafkaJS } from "@confluentinc/kafka-javascript";
 import { MongoClient } from "mongodb";
 import { v7 as uuidv7 } from "uuid";
 import * as v from "valibot";
 import { type Reader, startReader } from "../../services/reader/reader.ts";
 import { DomainError } from "../../shared/errors.ts";
 import { deadLetterTopicFor, type EventEnvelope, SCHEMA_VERSION, topicFor } from "../../shared/events.ts";
-import { connectProducer, headerStrings, kafkaClient, type Producer } from "../../shared/kafka.ts";
+import { connectProducer, kafkaClient, type Producer } from "../../shared/kafka.ts";
+import { readWholeTopic, type TopicMessage } from "../../tests/support/kafka.ts";
 import { cleanUp, eventually, testConfig, testLog } from "../../tests/support/system.ts";
 import { getProduct } from "./get-product/get-product.ts";
 import { eventData, type ProductEventType, type ProductState } from "./product.ts";
@@ -150,55 +150,11 @@ async function deleteGroups(groups: string[]): Promise<void> {
   }
 }
 
-interface Received {
-  partition: number;
-  offset: string;
-  key: string;
-  value: string;
-  headers: Record<string, string>;
-}
-
 /** Reads `name` from the beginning to its current end with a fresh consumer group. */
-async function readWholeTopic(name: string): Promise<Received[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Map<number, bigint>;
-  try {
-    const offsets = await admin.fetchTopicOffsets(name);
-    ends = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
-  } finally {
-    await admin.disconnect();
-  }
+function readTopic(name: string): Promise<TopicMessage[]> {
   const groupId = `${config.kafka.topicPrefix}verify-${verifyGroups.length}`;
   verifyGroups.push(groupId);
-  const consumer: KafkaJS.Consumer = kafka.consumer({
-    "fetch.wait.max.ms": 10,
-    kafkaJS: { groupId, fromBeginning: true, autoCommit: false },
-  });
-  const received: Received[] = [];
-  const next = new Map<number, bigint>();
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [name] });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        received.push({
-          partition,
-          offset: message.offset,
-          key: message.key?.toString() ?? "",
-          value: message.value?.toString() ?? "",
-          headers: headerStrings(message.headers),
-        });
-        next.set(partition, BigInt(message.offset) + 1n);
-      },
-    });
-    await eventually(`the whole of ${name}`, async () =>
-      [...ends].every(([p, end]) => (next.get(p) ?? 0n) >= end) ? true : undefined,
-    );
-  } finally {
-    await consumer.disconnect();
-  }
-  return received;
+  return readWholeTopic(kafka, name, groupId);
 }
 
 const isNotFound = (error: unknown) => {
@@ -281,7 +237,7 @@ describe("product projection", () => {
     const read = v.parse(Product, await getProduct.invoke(deps, { id }));
     assert.equal(read.product.version, 1);
 
-    const dead = await readWholeTopic(dlqTopic);
+    const dead = await readTopic(dlqTopic);
     assert.equal(dead.length, poison.length, "exactly the poison messages are dead-lettered");
     poison.forEach((message, i) => {
       const letter = dead[i];

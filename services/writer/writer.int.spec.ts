@@ -4,7 +4,6 @@
 // second writer replica (a second relay) draining the same outbox.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { KafkaJS } from "@confluentinc/kafka-javascript";
 import postgres from "postgres";
 import * as v from "valibot";
 import { createProduct } from "../../functions/products/create-product/create-product.ts";
@@ -12,8 +11,9 @@ import { deleteProduct } from "../../functions/products/delete-product/delete-pr
 import { updateProduct } from "../../functions/products/update-product/update-product.ts";
 import { DomainError } from "../../shared/errors.ts";
 import { EventEnvelope, topicFor } from "../../shared/events.ts";
-import { headerStrings, kafkaClient } from "../../shared/kafka.ts";
+import { kafkaClient } from "../../shared/kafka.ts";
 import type { WriterDeps } from "../../shared/tiers.ts";
+import { readWholeTopic } from "../../tests/support/kafka.ts";
 import { cleanUp, eventually, testConfig, testLog } from "../../tests/support/system.ts";
 import { startWriter, type Writer } from "./writer.ts";
 
@@ -124,48 +124,16 @@ async function deleteGroups(groups: string[]): Promise<void> {
  * Reads the whole topic, from the beginning up to its current end, with a fresh consumer group,
  * so a message published twice would be read twice. Messages in arrival order (ordered per partition).
  */
-async function readWholeTopic(): Promise<Received[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Map<number, bigint>;
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    ends = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
-  } finally {
-    await admin.disconnect();
-  }
+async function readTopic(): Promise<Received[]> {
   const groupId = `${config.kafka.topicPrefix}verify-${verifyGroups.length}`;
   verifyGroups.push(groupId);
-  const consumer: KafkaJS.Consumer = kafka.consumer({
-    "fetch.wait.max.ms": 10,
-    kafkaJS: { groupId, fromBeginning: true, autoCommit: false },
-  });
-  const received: Received[] = [];
-  const next = new Map<number, bigint>();
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic] });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        received.push({
-          partition,
-          offset: BigInt(message.offset),
-          key: message.key?.toString() ?? "",
-          envelope: v.parse(EventEnvelope, JSON.parse(message.value?.toString() ?? "")),
-          headers: headerStrings(message.headers),
-        });
-        next.set(partition, BigInt(message.offset) + 1n);
-      },
-    });
-    await eventually(
-      `the whole of ${topic} (ends ${JSON.stringify([...ends].map(([p, o]) => [p, String(o)]))})`,
-      async () => ([...ends].every(([p, end]) => (next.get(p) ?? 0n) >= end) ? true : undefined),
-      30_000,
-    );
-  } finally {
-    await consumer.disconnect();
-  }
-  return received;
+  return (await readWholeTopic(kafka, topic, groupId)).map((message) => ({
+    partition: message.partition,
+    offset: BigInt(message.offset),
+    key: message.key,
+    envelope: v.parse(EventEnvelope, JSON.parse(message.value)),
+    headers: message.headers,
+  }));
 }
 
 /** Waits until every outbox row is marked sent and neither relay is mid-drain. */
@@ -297,7 +265,7 @@ describe("writer: the outbox relay", () => {
     assert.equal(v.parse(Created, await deleteProduct.invoke(relay.deps, { id: doomed })).version, 5);
 
     const rows = await allSent(db, [relay]);
-    const received = await readWholeTopic();
+    const received = await readTopic();
     assertPublishedOnce(received, rows);
     for (const id of ids) {
       const types = received.filter((m) => m.key === id).map((m) => m.envelope.type);
@@ -342,7 +310,7 @@ describe("writer: the outbox relay", () => {
     assert.ok((await drains) >= 3);
 
     const rows = await allSent(db, writers);
-    const received = await readWholeTopic();
+    const received = await readTopic();
     assertPublishedOnce(received, rows);
     for (const id of ids) {
       assert.deepEqual(

@@ -2,6 +2,7 @@
 // reads (ETag / If-None-Match), and read-your-writes with X-Min-Version.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { callJson, type Json } from "../support/http.ts";
 import { runId, startSystem, type TestSystem } from "../support/system.ts";
 
 let system: TestSystem | undefined;
@@ -21,19 +22,8 @@ after(async () => {
   await system?.stop();
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
-  };
-}
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Json> =>
+  callJson(base, method, path, body, headers);
 
 const product = (overrides: Record<string, unknown> = {}) => ({
   sku: sku(),

@@ -3,6 +3,7 @@
 // gRPC -> HTTP. Runs against its own isolated system, or against E2E_GATEWAY_URL (the compose run).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { callJson, type Json } from "../support/http.ts";
 import { eventually, runId, startSystem, type TestSystem } from "../support/system.ts";
 
 let system: TestSystem | undefined;
@@ -23,25 +24,8 @@ after(async () => {
   await system?.stop();
 });
 
-interface Json {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown>;
-}
-
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Json> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-  };
-}
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Json> =>
+  callJson(base, method, path, body, headers);
 
 function newProduct(overrides: Record<string, unknown> = {}) {
   return { sku: sku("p"), name: "Widget", priceCents: 1000, currency: "EUR", tags: [tag], ...overrides };

@@ -10,7 +10,7 @@ import {
 } from "../../../proto/gen/reader/v1/reader.ts";
 import { notFound } from "../../../shared/errors.ts";
 import { defineFunction } from "../../../shared/function.ts";
-import { countHeader, etag, etagMatches, idParam } from "../../../shared/http.ts";
+import { conditionalItem, countHeader, idParam } from "../../../shared/http.ts";
 import { readOne } from "../../../shared/read-one.ts";
 import { Id, ProductSchema, TAG, Version } from "../product.ts";
 import { CACHE_KIND, products, toProduct } from "../product-read-model.ts";
@@ -40,12 +40,9 @@ export const getProduct = defineFunction({
   http: (call) =>
     new Hono().get("/api/v1/products/:id", async (c) => {
       const request = { id: idParam(c), minVersion: countHeader(c, "X-Min-Version") };
-      const ifNoneMatch = c.req.header("If-None-Match");
       const { product } = await call(request, c);
       if (!product) throw notFound("no such product");
-      c.header("ETag", etag(product.version));
-      if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, product.version)) return c.body(null, 304);
-      return c.json(product, 200);
+      return conditionalItem(c, product);
     }),
   operations: [
     {

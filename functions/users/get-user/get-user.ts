@@ -11,7 +11,7 @@ import {
 } from "../../../proto/gen/reader/v1/reader.ts";
 import { notFound } from "../../../shared/errors.ts";
 import { defineFunction } from "../../../shared/function.ts";
-import { countHeader, etag, etagMatches, idParam } from "../../../shared/http.ts";
+import { conditionalItem, countHeader, idParam } from "../../../shared/http.ts";
 import { readOne } from "../../../shared/read-one.ts";
 import { Id, TAG, UserSchema, Version } from "../user.ts";
 import { CACHE_KIND, toUser, users } from "../user-read-model.ts";
@@ -41,12 +41,9 @@ export const getUser = defineFunction({
   http: (call) =>
     new Hono().get("/api/v1/users/:id", async (c) => {
       const request = { id: idParam(c), minVersion: countHeader(c, "X-Min-Version") };
-      const ifNoneMatch = c.req.header("If-None-Match");
       const { user } = await call(request, c);
       if (!user) throw notFound("no such user");
-      c.header("ETag", etag(user.version));
-      if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, user.version)) return c.body(null, 304);
-      return c.json(user, 200);
+      return conditionalItem(c, user);
     }),
   operations: [
     {

@@ -1,0 +1,58 @@
+// Reading a topic whole in the tests, so that a message published twice would be read twice.
+import type { KafkaJS } from "@confluentinc/kafka-javascript";
+import { headerStrings } from "../../shared/kafka.ts";
+import { eventually } from "./system.ts";
+
+export interface TopicMessage {
+  partition: number;
+  offset: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads `topic` from the beginning up to its current end with the fresh consumer group `groupId`
+ * (the caller deletes it). Messages in arrival order, ordered per partition.
+ */
+export async function readWholeTopic(kafka: KafkaJS.Kafka, topic: string, groupId: string): Promise<TopicMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: Map<number, bigint>;
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    ends = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+  const consumer: KafkaJS.Consumer = kafka.consumer({
+    "fetch.wait.max.ms": 10,
+    kafkaJS: { groupId, fromBeginning: true, autoCommit: false },
+  });
+  const received: TopicMessage[] = [];
+  const next = new Map<number, bigint>();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic] });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        received.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? "",
+          value: message.value?.toString() ?? "",
+          headers: headerStrings(message.headers),
+        });
+        next.set(partition, BigInt(message.offset) + 1n);
+      },
+    });
+    await eventually(
+      `the whole of ${topic} (ends ${JSON.stringify([...ends].map(([p, o]) => [p, String(o)]))})`,
+      async () => ([...ends].every(([p, end]) => (next.get(p) ?? 0n) >= end) ? true : undefined),
+      30_000,
+    );
+  } finally {
+    await consumer.disconnect();
+  }
+  return received;
+}
