@@ -156,6 +156,15 @@ describe("search", () => {
       ids.push(id);
     }
     const doomed = await create({ name: "Widget Doomed", tags: [searchTag] });
+    // Listed first, so that "gone" below means deleted, not yet created.
+    await eventually(
+      "the product to be deleted to be listed",
+      async () => {
+        const page = await call("GET", `/api/v1/products?tag=${searchTag}&limit=100`);
+        return (page.body.items as { id: string }[]).some((item) => item.id === doomed.id) ? true : undefined;
+      },
+      30_000,
+    );
     assert.equal((await call("DELETE", `/api/v1/products/${doomed.id}`)).status, 204);
     await eventually(
       "every product to be searchable and the deleted one gone",

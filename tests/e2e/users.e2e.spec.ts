@@ -213,6 +213,15 @@ describe("list", () => {
       byName.set(first, id);
     }
     const doomed = await create({ name: `Zoe Doomed ${tag}`, email: `${group}99.doomed@example.com` });
+    // Listed first, so that "gone" below means deleted, not yet created.
+    await eventually(
+      "the user to be deleted to be listed",
+      async () => {
+        const page = await call("GET", `/api/v1/users?q=${group}&limit=100`);
+        return (page.body.items as { id: string }[]).some((item) => item.id === doomed.id) ? true : undefined;
+      },
+      30_000,
+    );
     assert.equal((await call("DELETE", `/api/v1/users/${doomed.id}`)).status, 204);
     await eventually(
       "every user to be listed and the deleted one gone",
