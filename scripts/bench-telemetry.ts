@@ -1,15 +1,19 @@
 // `npm run bench:telemetry`: what tracing costs. Runs writer, reader and gateway as processes (as
 // `npm start` does) twice on isolated data (their own database, read model, topics, group and keys,
-// services on free ports), once with telemetry on (default sampling: parent-based, always on;
-// spans exported to the local Jaeger) and once with OTEL_SDK_DISABLED=true, and measures with
-// autocannon: POST creates (a unique sku each) and a cached GET by id. Prints requests/s and
-// p50/p99 latency of each, and the ratio on/off. Everything it starts is stopped and its data
-// removed at the end, also on an error or Ctrl-C; the local stack itself is left running.
+// services on free ports): one set with telemetry on (default sampling: parent-based, always on;
+// spans exported to the local Jaeger), one with OTEL_SDK_DISABLED=true. Then, in rounds whose order
+// of on and off alternates, it measures with autocannon POST creates (a unique sku each) and a
+// cached GET by id. Prints requests/s and p50/p99 latency (medians over the rounds), the on/off
+// ratio, and the CPU each process (services, servers, the load generator) spent per request, read
+// from /proc: on a shared 2-core machine that says where the cost is more steadily than throughput.
+// Everything it starts is stopped and its data removed at the end, also on an error or Ctrl-C; the
+// local stack itself is left running.
+import fs from "node:fs";
 import { createRequire } from "node:module";
 import { MongoClient } from "mongodb";
 import postgres from "postgres";
 import { COLLECTION } from "../functions/products/product-read-model.ts";
-import { formatRow, up } from "../infra/stack.ts";
+import { formatRow, status, up } from "../infra/stack.ts";
 import { type Config, ConfigError, loadConfig } from "../shared/config.ts";
 import { processEnv, type ServiceProcess, spawnService, waitReady } from "../tests/support/processes.ts";
 import { cleanUp, eventually, runId } from "../tests/support/system.ts";
@@ -17,12 +21,13 @@ import { cleanUp, eventually, runId } from "../tests/support/system.ts";
 const say = (line: string) => console.log(`[bench] ${line}`);
 
 const CONNECTIONS = 16;
+const ROUNDS = 3;
 const WARMUP_SECONDS = 2;
-const MEASURE_SECONDS = 10;
+const MEASURE_SECONDS = 8;
 // FerretDB 1.x scans the whole collection on every operation (design.md §6), so the projection gets
 // slower as creates pile up: each mode creates at most this many products.
 const WARMUP_CREATES = 300;
-const MEASURED_CREATES = 4000;
+const MEASURED_CREATES = 1500;
 const CATCH_UP_MS = 120_000;
 
 // autocannon ships no types: the part of its programmatic API used here.
@@ -90,6 +95,7 @@ async function stopService(service: ServiceProcess): Promise<void> {
 interface System {
   base: string;
   config: Config;
+  services: ServiceProcess[];
 }
 
 /** The three services of one mode, on free ports and data of their own; undone by undoAll. */
@@ -114,7 +120,7 @@ async function startSystem(mode: Mode): Promise<System> {
     for (const service of [...services].reverse()) await stopService(service);
   });
   for (const service of services) await waitReady(service, `${urls[service.name]}/readyz`);
-  return { base: urls.gateway, config };
+  return { base: urls.gateway, config, services };
 }
 
 // --- the load ----------------------------------------------------------------------------------
@@ -242,67 +248,144 @@ async function oneProduct(system: System, mode: Mode): Promise<string> {
 const fmt = (m: Measurement) =>
   `${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50.toFixed(1).padStart(6)} ms  p99 ${m.p99.toFixed(1).padStart(6)} ms  (${m.requests} in ${m.seconds.toFixed(1)} s)`;
 
-interface ModeResult {
-  creates: Measurement;
-  reads: Measurement;
-  dataSet: { rows: number; docs: number };
+// --- CPU accounting: which process spent the cores -------------------------------------------------
+
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process, in seconds; 0 when it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the command (which may contain spaces) start after the last ")".
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
 }
 
-async function runMode(mode: Mode): Promise<ModeResult> {
+type Pids = Record<string, number>;
+
+const snapshot = (pids: Pids) => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+
+/** Runs `measure` and adds the CPU each process spent meanwhile, in ms per request. */
+async function withCpu(pids: Pids, measure: () => Promise<Measurement>): Promise<Measured> {
+  const before = snapshot(pids);
+  const load = process.cpuUsage();
+  const m = await measure();
+  const after = snapshot(pids);
+  const perRequest = (seconds: number) => (m.requests > 0 ? (seconds * 1000) / m.requests : 0);
+  const cpu: Record<string, number> = {};
+  for (const name of Object.keys(pids)) cpu[name] = perRequest((after[name] ?? 0) - (before[name] ?? 0));
+  const used = process.cpuUsage(load);
+  cpu.autocannon = perRequest((used.user + used.system) / 1e6);
+  return { ...m, cpu };
+}
+
+interface Measured extends Measurement {
+  /** CPU milliseconds per request, by process. */
+  cpu: Record<string, number>;
+}
+
+// --- the rounds ----------------------------------------------------------------------------------
+
+interface Running extends System {
+  mode: Mode;
+  /** The services of this mode and the shared servers, by name. */
+  pids: Pids;
+  readId: string;
+  creates: Measured[];
+  reads: Measured[];
+}
+
+async function prepare(mode: Mode, servers: Pids): Promise<Running> {
   const label =
     mode === "on"
       ? "telemetry on (parent-based always-on sampling, OTLP to Jaeger)"
       : "telemetry off (OTEL_SDK_DISABLED=true)";
   say(`${label}: starting writer, reader, gateway`);
-  const mark = undo.length;
   const system = await startSystem(mode);
   say(`  ready at ${system.base} (database ${new URL(system.config.postgres.url).pathname.slice(1)})`);
-
-  say(
-    `  creates: ${WARMUP_SECONDS} s warm-up, then ${MEASURE_SECONDS} s (at most ${MEASURED_CREATES}), ${CONNECTIONS} connections`,
-  );
+  const pids: Pids = { ...servers };
+  for (const service of system.services) if (service.child.pid) pids[service.name] = service.child.pid;
   await creates(system, mode, "warm", WARMUP_SECONDS, WARMUP_CREATES);
-  const created = await creates(system, mode, "run", MEASURE_SECONDS, MEASURED_CREATES);
-  say(`  creates: ${fmt(created)}${created.failed ? `  UNEXPECTED: ${created.failed}` : ""}`);
-
-  say("  waiting for the projection to catch up");
-  const id = await oneProduct(system, mode);
-  const dataSet = await caughtUp(system.config);
-  say(`  data set: ${dataSet.rows} products in PostgreSQL, ${dataSet.docs} in the read model`);
-
-  say(`  cached GET: ${WARMUP_SECONDS} s warm-up, then ${MEASURE_SECONDS} s, ${CONNECTIONS} connections`);
-  await reads(system, id, WARMUP_SECONDS);
-  const read = await reads(system, id, MEASURE_SECONDS);
-  say(`  cached GET: ${fmt(read)}${read.failed ? `  UNEXPECTED: ${read.failed}` : ""}`);
-
-  say("  stopping the services and removing their data");
-  while (undo.length > mark) await undo.pop()?.();
-  return { creates: created, reads: read, dataSet };
+  const readId = await oneProduct(system, mode);
+  await reads(system, readId, WARMUP_SECONDS);
+  await caughtUp(system.config);
+  return { ...system, mode, pids, readId, creates: [], reads: [] };
 }
 
-function report(on: ModeResult, off: ModeResult): void {
+async function round(n: number, running: Running): Promise<void> {
+  const { mode } = running;
+  const created = await withCpu(running.pids, () => creates(running, mode, `r${n}`, MEASURE_SECONDS, MEASURED_CREATES));
+  say(
+    `  round ${n} ${mode.padEnd(3)} POST create  ${fmt(created)}${created.failed ? `  UNEXPECTED: ${created.failed}` : ""}`,
+  );
+  running.creates.push(created);
+  // The projection of those creates would otherwise run during the next measurement.
+  await caughtUp(running.config);
+  const read = await withCpu(running.pids, () => reads(running, running.readId, MEASURE_SECONDS));
+  say(`  round ${n} ${mode.padEnd(3)} cached GET   ${fmt(read)}${read.failed ? `  UNEXPECTED: ${read.failed}` : ""}`);
+  running.reads.push(read);
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+/** CPU ms per request by process, over all rounds (total CPU / total requests). */
+function cpuPerRequest(measured: Measured[]): Record<string, number> {
+  const requests = measured.reduce((sum, m) => sum + m.requests, 0);
+  const out: Record<string, number> = {};
+  for (const m of measured) {
+    for (const [name, ms] of Object.entries(m.cpu)) out[name] = (out[name] ?? 0) + (ms * m.requests) / requests;
+  }
+  return out;
+}
+
+function report(on: Running, off: Running): void {
   const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "-");
-  const row = (name: string, a: Measurement, b: Measurement) => [
-    `${name.padEnd(12)} on  ${fmt(a)}`,
-    `${"".padEnd(12)} off ${fmt(b)}`,
-    `${"".padEnd(12)} on/off: throughput ${ratio(a.rps, b.rps)}, p50 ${ratio(a.p50, b.p50)}, p99 ${ratio(a.p99, b.p99)}`,
-  ];
+  const lines: string[] = [];
+  const section = (name: string, a: Measured[], b: Measured[]) => {
+    const rpsOn = median(a.map((m) => m.rps));
+    const rpsOff = median(b.map((m) => m.rps));
+    const perRound = a.map((m, i) => ratio(m.rps, b[i]?.rps ?? 0)).join(", ");
+    lines.push(
+      `${name.padEnd(12)} on  ${rpsOn.toFixed(0).padStart(6)} req/s  p50 ${median(a.map((m) => m.p50)).toFixed(1)} ms  p99 ${median(a.map((m) => m.p99)).toFixed(1)} ms`,
+      `${"".padEnd(12)} off ${rpsOff.toFixed(0).padStart(6)} req/s  p50 ${median(b.map((m) => m.p50)).toFixed(1)} ms  p99 ${median(b.map((m) => m.p99)).toFixed(1)} ms`,
+      `${"".padEnd(12)} on/off throughput ${ratio(rpsOn, rpsOff)} (medians; by round: ${perRound})`,
+    );
+    const cpuOn = cpuPerRequest(a);
+    const cpuOff = cpuPerRequest(b);
+    const names = Object.keys(cpuOn).filter((k) => (cpuOn[k] ?? 0) + (cpuOff[k] ?? 0) >= 0.005);
+    const total = (cpu: Record<string, number>) => Object.values(cpu).reduce((sum, ms) => sum + ms, 0);
+    lines.push(`${"".padEnd(12)} CPU ms per request, on / off:`);
+    for (const k of names) {
+      lines.push(
+        `${"".padEnd(14)}${k.padEnd(11)} ${(cpuOn[k] ?? 0).toFixed(3).padStart(7)} / ${(cpuOff[k] ?? 0).toFixed(3).padStart(7)}`,
+      );
+    }
+    lines.push(
+      `${"".padEnd(14)}${"all".padEnd(11)} ${total(cpuOn).toFixed(3).padStart(7)} / ${total(cpuOff).toFixed(3).padStart(7)}  (${ratio(total(cpuOff), total(cpuOn))} the requests per CPU second)`,
+    );
+  };
+  section("POST create", on.creates, off.creates);
+  section("cached GET", on.reads, off.reads);
   console.log("");
   console.log(
-    `telemetry cost, ${CONNECTIONS} connections, ${MEASURE_SECONDS} s per measurement after ${WARMUP_SECONDS} s warm-up`,
+    `telemetry cost, ${ROUNDS} rounds alternating the order of on and off, ${CONNECTIONS} connections, ${MEASURE_SECONDS} s per measurement`,
   );
-  for (const line of [...row("POST create", on.creates, off.creates), ...row("cached GET", on.reads, off.reads)]) {
-    console.log(`  ${line}`);
-  }
-  const failures = [on.creates, off.creates, on.reads, off.reads].filter((m) => m.failed !== undefined);
+  for (const line of lines) console.log(`  ${line}`);
+  const failures = [...on.creates, ...off.creates, ...on.reads, ...off.reads].filter((m) => m.failed !== undefined);
   if (failures.length > 0) console.log("  some requests failed (see UNEXPECTED above): the figures are not comparable");
-  console.log(
-    `  data set: ${on.dataSet.docs} products (on) and ${off.dataSet.docs} (off), each in its own database; creates are capped at ${WARMUP_CREATES + MEASURED_CREATES} per mode`,
-  );
   console.log(
     "  note: FerretDB 1.x scans the whole collection on every operation (no index is used), so projection cost grows with the data set; a real MongoDB (compose) uses the indexes. Cached GETs read Redis only.",
   );
-  console.log("  one machine runs the load, the three services and every server: relative figures, not capacity.");
+  console.log(
+    "  one machine runs the load, the three services of both modes and every server: relative figures, not capacity. The CPU per request counts each process whatever else runs; it is the steadier figure.",
+  );
 }
 
 async function main(): Promise<number> {
@@ -314,8 +397,16 @@ async function main(): Promise<number> {
     (line) => console.log(`[infra] ${line}`),
     (row) => console.log(formatRow(row)),
   );
-  const on = await runMode("on");
-  const off = await runMode("off");
+  const servers: Pids = {};
+  for (const row of await status(config)) if (row.pid !== undefined) servers[row.name] = row.pid;
+  const on = await prepare("on", servers);
+  const off = await prepare("off", servers);
+  say(
+    `${ROUNDS} rounds of ${MEASURE_SECONDS} s creates then ${MEASURE_SECONDS} s cached GETs, the order of on and off alternating`,
+  );
+  for (let n = 1; n <= ROUNDS; n++) {
+    for (const running of n % 2 === 1 ? [on, off] : [off, on]) await round(n, running);
+  }
   report(on, off);
   return 0;
 }

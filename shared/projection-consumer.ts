@@ -25,6 +25,8 @@ export type Log = (entry: Record<string, unknown>) => void;
 export interface ProjectionRunner {
   /** Applied or dead-lettered messages since start, for readiness and tests. */
   stats(): { applied: number; stale: number; deadLettered: number; retries: number };
+  /** How many partitions the group has given this consumer right now (0 while it joins). */
+  assigned(): number;
   stop(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ export async function startProjections(opts: {
 
   return {
     stats: () => ({ ...stats }),
+    assigned: () => (stopping ? 0 : consumer.assignment().length),
     async stop() {
       stopping = true;
       await consumer.disconnect();

@@ -13,7 +13,7 @@ const sku = () => `${tag}-${++counter}`;
 
 before(async () => {
   if (!base) {
-    system = await startSystem("api_e2e", { MIN_VERSION_WAIT_MS: "500" });
+    system = await startSystem("api_e2e");
     base = system.url;
   }
 });

@@ -161,7 +161,9 @@ describe("search", () => {
       "the product to be deleted to be listed",
       async () => {
         const page = await call("GET", `/api/v1/products?tag=${searchTag}&limit=100`);
-        return (page.body.items as { id: string }[]).some((item) => item.id === doomed.id) ? true : undefined;
+        return page.status === 200 && (page.body.items as { id: string }[]).some((item) => item.id === doomed.id)
+          ? true
+          : undefined;
       },
       30_000,
     );
@@ -170,6 +172,7 @@ describe("search", () => {
       "every product to be searchable and the deleted one gone",
       async () => {
         const page = await call("GET", `/api/v1/products?tag=${searchTag}&limit=100`);
+        if (page.status !== 200) return undefined;
         const items = page.body.items as { id: string }[];
         return items.length === 56 && !items.some((item) => item.id === doomed.id) ? true : undefined;
       },

@@ -218,7 +218,9 @@ describe("list", () => {
       "the user to be deleted to be listed",
       async () => {
         const page = await call("GET", `/api/v1/users?q=${group}&limit=100`);
-        return (page.body.items as { id: string }[]).some((item) => item.id === doomed.id) ? true : undefined;
+        return page.status === 200 && (page.body.items as { id: string }[]).some((item) => item.id === doomed.id)
+          ? true
+          : undefined;
       },
       30_000,
     );
@@ -227,6 +229,7 @@ describe("list", () => {
       "every user to be listed and the deleted one gone",
       async () => {
         const page = await call("GET", `/api/v1/users?q=${group}&limit=100`);
+        if (page.status !== 200) return undefined;
         const items = page.body.items as { id: string }[];
         return items.length === 25 && !items.some((item) => item.id === doomed.id) ? true : undefined;
       },

@@ -42,7 +42,8 @@ export function spawnService(
     });
   }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
+    // "close", not "exit": by then every line the process wrote has been read.
+    child.once("close", (code, signal) => resolve({ code, signal })),
   );
   return {
     name,

@@ -161,7 +161,10 @@ describe("traces across gateway, writer and reader", () => {
       const process = findSpan(t, { service: "reader", kind: "consumer" });
       return (
         process !== undefined &&
+        // Each process exports on its own schedule: wait for every one's last span of the path.
         findSpan(t, { kind: "server", service: "gateway" }) !== undefined &&
+        findSpan(t, { kind: "server", service: "writer" }) !== undefined &&
+        findSpan(t, { kind: "producer", service: "writer" }) !== undefined &&
         findSpan(t, { parent: process, tags: { "db.system.name": "mongodb" } }) !== undefined &&
         findSpan(t, { parent: process, tags: { "db.system.name": "redis" } }) !== undefined
       );
@@ -255,9 +258,14 @@ describe("traces across gateway, writer and reader", () => {
 
     const readerSpan = (t: JaegerTrace) =>
       findSpan(t, { service: "reader", kind: "server", tags: { "rpc.method": "GetProduct" } });
+    // The reader's and the gateway's spans arrive in separate exports; the server spans end last.
     const withReader = (t: JaegerTrace) => {
       const span = readerSpan(t);
-      return span !== undefined && tagValue(span, "cache.hit") !== undefined;
+      return (
+        span !== undefined &&
+        tagValue(span, "cache.hit") !== undefined &&
+        findSpan(t, { service: "gateway", kind: "server" }) !== undefined
+      );
     };
 
     const miss = await traceWhen(first, "the first read's trace with the reader's span", withReader);
