@@ -252,21 +252,35 @@ const fmt = (m: Measurement) =>
 
 const TICKS_PER_SECOND = 100;
 
-/** utime + stime of a process, in seconds; 0 when it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    // Fields after the command (which may contain spaces) start after the last ")".
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
+/** The CPU seconds of every process now: its own, and its reaped children's. */
+function processTable(): Map<number, { ppid: number; seconds: number }> {
+  const table = new Map<number, { ppid: number; seconds: number }>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the command (which may contain spaces) start after the last ")".
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+      table.set(Number(entry), { ppid: Number(fields[1]), seconds: ticks / TICKS_PER_SECOND });
+    } catch {
+      // gone meanwhile
+    }
   }
+  return table;
 }
 
 type Pids = Record<string, number>;
 
-const snapshot = (pids: Pids) => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+/** CPU seconds by name, each counting the process and its descendants (PostgreSQL's backends). */
+function snapshot(pids: Pids): Record<string, number> {
+  const table = processTable();
+  const children = new Map<number, number[]>();
+  for (const [pid, { ppid }] of table) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const total = (pid: number): number =>
+    (table.get(pid)?.seconds ?? 0) + (children.get(pid) ?? []).reduce((sum, child) => sum + total(child), 0);
+  return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, total(pid)]));
+}
 
 /** Runs `measure` and adds the CPU each process spent meanwhile, in ms per request. */
 async function withCpu(pids: Pids, measure: () => Promise<Measurement>): Promise<Measured> {
