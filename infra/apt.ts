@@ -29,8 +29,12 @@ export function ensurePackage(pkg: string, say: (line: string) => void): void {
   say(`installing Debian package ${pkg}`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   if (!updated) {
-    runTool("apt-get", ["update", "-qq"], { env, what: "apt-get update" });
+    runTool("apt-get", ["update", "-qq"], { env, what: "apt-get update", source: "the Debian mirrors" });
     updated = true;
   }
-  runTool("apt-get", ["install", "-y", "-qq", "--no-install-recommends", pkg], { env, what: `apt-get install ${pkg}` });
+  runTool("apt-get", ["install", "-y", "-qq", "--no-install-recommends", pkg], {
+    env,
+    what: `apt-get install ${pkg}`,
+    source: "the Debian mirrors",
+  });
 }

@@ -6,7 +6,7 @@
 //   reset              down, then wipe the data
 //   logs <server> [n]  the last n lines (default 100) of a server's log
 import fs from "node:fs";
-import { ConfigError, loadConfig } from "../shared/config.ts";
+import { loadConfig } from "../shared/config.ts";
 import { InfraError } from "./process.ts";
 import { down, formatRow, logFile, reset, SERVERS, status, up } from "./stack.ts";
 
@@ -55,11 +55,10 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
+  // What went wrong, never a stack trace: that only with DEBUG set, for whoever debugs this script.
   (error: unknown) => {
-    if (error instanceof InfraError || error instanceof ConfigError) {
-      console.error(`infra: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
+    console.error(`infra: ${error instanceof Error ? error.message || error.name : String(error)}`);
+    if (process.env.DEBUG && error instanceof Error) console.error(error.stack);
+    process.exit(1);
   },
 );

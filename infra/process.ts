@@ -129,11 +129,43 @@ export function portInUse(port: number): Promise<boolean> {
   });
 }
 
+/** Output signatures of the usual causes of a failed build or download, with what to say about them. */
+const CAUSES: [RegExp, (match: RegExpMatchArray, source?: string) => string | undefined][] = [
+  [
+    /go\.mod requires go >= (\S+) \(running go (\S+); GOTOOLCHAIN=local\)/,
+    ([, wanted, running]) => `it needs Go ${wanted}, this is Go ${running} with GOTOOLCHAIN=local`,
+  ],
+  [
+    /no such host|name resolution|temporary failure resolving|unknown ?host|network is unreachable|dial tcp|i\/o timeout|tls handshake timeout|connection refused|connection timed out|connect timed out|could not transfer artifact/i,
+    // Only for a step that downloads: elsewhere these words are no sign of a network problem.
+    (_, source) => source && `no network, or ${source} is unreachable`,
+  ],
+];
+
+/** The first line says what failed and, when the output shows it, the likely cause; then the output's end. */
+function failure(what: string, how: string, output: string, source?: string): InfraError {
+  const cause = CAUSES.map(([pattern, say]) => {
+    const match = output.match(pattern);
+    return match && say(match, source);
+  }).find((said) => said);
+  const head = cause ? `${what} failed (${how}), likely because ${cause}` : `${what} failed (${how})`;
+  const tail = output.trim().split("\n").slice(-15).join("\n");
+  return new InfraError(`${head}; the end of its output:\n${tail}`);
+}
+
+interface ToolOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  what: string;
+  /** Where it downloads from, to name in the error when the network looks like the cause. */
+  source?: string;
+}
+
 /** Runs a short command to completion; its output is returned, a failure is one clear InfraError. */
 export function runTool(
   command: string,
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; what: string },
+  options: ToolOptions & { uid?: number; gid?: number },
 ): string {
   const result = spawnSync(command, args, {
     cwd: options.cwd,
@@ -147,8 +179,8 @@ export function runTool(
     throw new InfraError(`${options.what}: '${command}' is not installed`);
   }
   if (result.status !== 0) {
-    const tail = `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-15).join("\n");
-    throw new InfraError(`${options.what} failed (exit ${result.status}):\n${tail}`);
+    const how = result.status === null ? `killed by ${result.signal}` : `exit ${result.status}`;
+    throw failure(options.what, how, `${result.stdout ?? ""}${result.stderr ?? ""}`, options.source);
   }
   return result.stdout;
 }
@@ -157,11 +189,7 @@ export function runTool(
  * A long step (a build, a download) as a child process, without blocking the event loop, so the
  * other servers start and answer their pings meanwhile. A failure is one clear InfraError.
  */
-export function runLongTool(
-  command: string,
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; what: string },
-): Promise<void> {
+export function runLongTool(command: string, args: string[], options: ToolOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
@@ -184,10 +212,11 @@ export function runLongTool(
         ),
       ),
     );
-    child.once("exit", (code) => {
+    child.once("exit", (code, signal) => {
       if (code === 0) return resolve();
-      const last = tail.join("").trim().split("\n").slice(-15).join("\n");
-      reject(new InfraError(`${options.what} failed (exit ${code}):\n${last}`));
+      reject(
+        failure(options.what, code === null ? `killed by ${signal}` : `exit ${code}`, tail.join(""), options.source),
+      );
     });
   });
 }

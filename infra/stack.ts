@@ -137,43 +137,54 @@ export async function status(config: Config, names: string[] = []): Promise<Row[
   );
 }
 
+/** Stops the servers; the caller holds the infra lock. */
+async function stop(config: Config, names: string[], say: (line: string) => void): Promise<Row[]> {
+  const rows: Row[] = [];
+  // Dependents first: FerretDB before the PostgreSQL it stands on.
+  for (const server of select(names).reverse()) {
+    const ctx = serverContext(config, server.name, say);
+    const pid = runningPid(ctx.pidFile, server.marker(ctx));
+    const base = { name: server.name, version: server.version(ctx), address: server.address(config) };
+    if (pid === undefined) {
+      fs.rmSync(ctx.pidFile, { force: true });
+      rows.push({ ...base, state: "was down" });
+      continue;
+    }
+    const started = Date.now();
+    const signal = server.stopSignal ?? "SIGTERM";
+    const how = await stopProcess(pid, server.stopGraceMs, signal);
+    fs.rmSync(ctx.pidFile, { force: true });
+    const state = how === "killed" ? `killed (no exit ${server.stopGraceMs / 1000} s after ${signal})` : "stopped";
+    rows.push({ ...base, pid, state, seconds: (Date.now() - started) / 1000 });
+  }
+  return rows;
+}
+
 export async function down(config: Config, names: string[], say: (line: string) => void): Promise<Row[]> {
   const release = await acquireLock(path.join(config.stateDir, "infra.lock"), { what: "infra lock", onWait: say });
   try {
-    const rows: Row[] = [];
-    // Dependents first: FerretDB before the PostgreSQL it stands on.
-    for (const server of select(names).reverse()) {
-      const ctx = serverContext(config, server.name, say);
-      const pid = runningPid(ctx.pidFile, server.marker(ctx));
-      const base = { name: server.name, version: server.version(ctx), address: server.address(config) };
-      if (pid === undefined) {
-        fs.rmSync(ctx.pidFile, { force: true });
-        rows.push({ ...base, state: "was down" });
-        continue;
-      }
-      const started = Date.now();
-      const signal = server.stopSignal ?? "SIGTERM";
-      const how = await stopProcess(pid, server.stopGraceMs, signal);
-      fs.rmSync(ctx.pidFile, { force: true });
-      const state = how === "killed" ? `killed (no exit ${server.stopGraceMs / 1000} s after ${signal})` : "stopped";
-      rows.push({ ...base, pid, state, seconds: (Date.now() - started) / 1000 });
-    }
-    return rows;
+    return await stop(config, names, say);
   } finally {
     release();
   }
 }
 
 export async function reset(config: Config, say: (line: string) => void): Promise<Row[]> {
-  const rows = await down(config, [], say);
-  for (const server of SERVERS) {
-    const elsewhere = server.dataDir?.(serverContext(config, server.name, say));
-    if (elsewhere) fs.rmSync(elsewhere, { recursive: true, force: true });
+  // The wipe holds the lock too, so a concurrent `up` cannot start on data being deleted.
+  const release = await acquireLock(path.join(config.stateDir, "infra.lock"), { what: "infra lock", onWait: say });
+  try {
+    const rows = await stop(config, [], say);
+    for (const server of SERVERS) {
+      const elsewhere = server.dataDir?.(serverContext(config, server.name, say));
+      if (elsewhere) fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+    for (const folder of ["data", "run", "logs"]) {
+      fs.rmSync(path.join(config.stateDir, folder), { recursive: true, force: true });
+    }
+    return rows;
+  } finally {
+    release();
   }
-  for (const folder of ["data", "run", "logs"]) {
-    fs.rmSync(path.join(config.stateDir, folder), { recursive: true, force: true });
-  }
-  return rows;
 }
 
 export function logFile(config: Config, name: string): string {

@@ -3,7 +3,8 @@
 // method definitions; nothing here knows any particular function.
 import * as grpc from "@grpc/grpc-js";
 import type * as v from "valibot";
-import { DomainError } from "./errors.ts";
+import { isDependencyDown } from "./dependency-errors.ts";
+import { DomainError, unavailable } from "./errors.ts";
 import { fromServiceError, toServiceError } from "./grpc-status.ts";
 import { appMetrics } from "./telemetry/metrics.ts";
 import { parseInput } from "./validation.ts";
@@ -25,8 +26,12 @@ function rpcAttributes(path: string, code: grpc.status) {
   return { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method, "rpc.grpc.status_code": code };
 }
 
-const statusOf = (error: unknown): grpc.status =>
-  error instanceof DomainError ? (toServiceError(error).code ?? grpc.status.UNKNOWN) : grpc.status.INTERNAL;
+/** What a failed handler answers: its domain error, `unavailable` when a dependency is down, else none. */
+function domainErrorOf(error: unknown): DomainError | undefined {
+  if (error instanceof DomainError) return error;
+  if (isDependencyDown(error)) return unavailable("a database this service depends on is unavailable; try again");
+  return undefined;
+}
 
 /**
  * Registers `handle` as the unary method `method` on `server`. The request is validated again here:
@@ -41,19 +46,38 @@ export function serveUnary<Req, Res>(
 ): void {
   const handler: grpc.handleUnaryCall<Req, Res> = (call, callback) => {
     const started = performance.now();
-    const record = (code: grpc.status) =>
-      appMetrics().rpcServerDuration.record((performance.now() - started) / 1000, rpcAttributes(method.path, code));
+    /** Records the call's duration and logs its one line (`failure` says why it failed, if it did). */
+    const finish = (code: grpc.status, failure?: { level: "warn" | "error"; err: string }) => {
+      const seconds = (performance.now() - started) / 1000;
+      appMetrics().rpcServerDuration.record(seconds, rpcAttributes(method.path, code));
+      log({
+        level: failure?.level ?? "info",
+        msg: "rpc",
+        rpc: method.path,
+        code: grpc.status[code],
+        duration_ms: Math.round(seconds * 10_000) / 10,
+        ...(failure ? { err: failure.err } : {}),
+      });
+    };
     Promise.resolve()
       .then(() => handle(parseInput(schema, call.request), call.metadata))
       .then(
         (response) => {
-          record(grpc.status.OK);
+          finish(grpc.status.OK);
           callback(null, response);
         },
         (error: unknown) => {
-          record(statusOf(error));
-          if (error instanceof DomainError) return callback(toServiceError(error));
-          log({ level: "error", msg: "unhandled error in rpc", rpc: method.path, err: String(error) });
+          const failure = domainErrorOf(error);
+          if (failure) {
+            const serviceError = toServiceError(failure);
+            const downstream = failure.code === "unavailable" && !(error instanceof DomainError);
+            finish(
+              serviceError.code ?? grpc.status.UNKNOWN,
+              downstream ? { level: "warn", err: String(error) } : undefined,
+            );
+            return callback(serviceError);
+          }
+          finish(grpc.status.INTERNAL, { level: "error", err: String(error) });
           callback({ code: grpc.status.INTERNAL, details: "internal error" });
         },
       );

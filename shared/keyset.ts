@@ -6,6 +6,7 @@
 import type { Collection, Filter } from "mongodb";
 import * as v from "valibot";
 import { invalidInput } from "./errors.ts";
+import { withoutNul } from "./validation.ts";
 import type { ReadModelDoc } from "./versioned-projection.ts";
 
 type LastValue = string | number;
@@ -39,7 +40,8 @@ export function keyset<K extends string>(fields: Record<K, SortField>, defaultSo
   };
   const Payload = v.strictObject({
     sort: v.picklist(sorts),
-    last: v.union([v.string(), v.number()]),
+    // A cursor this API gave out never holds a NUL; a forged one must not reach the read model.
+    last: v.union([v.pipe(v.string(), v.check(withoutNul)), v.number()]),
     id: v.pipe(v.string(), v.uuid()),
   });
 

@@ -4,6 +4,7 @@
 import * as v from "valibot";
 import type { Product } from "../../proto/gen/reader/v1/reader.ts";
 import { DomainError, notFound, preconditionFailed } from "../../shared/errors.ts";
+import { storableText } from "../../shared/validation.ts";
 
 export const AGGREGATE = "product";
 
@@ -23,8 +24,13 @@ export const fields = {
     v.trim(),
     v.minLength(1, "name must not be empty"),
     v.maxLength(200, "name is at most 200 characters"),
+    storableText("name"),
   ),
-  description: v.pipe(v.string(), v.maxLength(2000, "description is at most 2000 characters")),
+  description: v.pipe(
+    v.string(),
+    v.maxLength(2000, "description is at most 2000 characters"),
+    storableText("description", false),
+  ),
   priceCents: v.pipe(
     v.number(),
     v.integer("priceCents must be a whole number of minor units"),
@@ -46,6 +52,7 @@ export const fields = {
         v.toLowerCase(),
         v.minLength(1, "a tag must not be empty"),
         v.maxLength(40, "a tag is at most 40 characters"),
+        storableText("a tag"),
       ),
     ),
     v.maxLength(20, "at most 20 tags"),

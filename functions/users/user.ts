@@ -5,6 +5,7 @@
 import * as v from "valibot";
 import type { User } from "../../proto/gen/reader/v1/reader.ts";
 import { DomainError, notFound, preconditionFailed } from "../../shared/errors.ts";
+import { storableText } from "../../shared/validation.ts";
 
 export const AGGREGATE = "user";
 
@@ -23,6 +24,7 @@ export const fields = {
     v.trim(),
     v.minLength(1, "name must not be empty"),
     v.maxLength(200, "name is at most 200 characters"),
+    storableText("name"),
   ),
 };
 

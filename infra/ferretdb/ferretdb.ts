@@ -2,13 +2,13 @@
 // packaged anywhere reachable; this folder's small Go main embeds FerretDB (its own cmd panics when
 // built with `go install`, lacking a release-time version file).
 import { MongoClient } from "mongodb";
-import { ensureGoBuild, goBinary } from "../go-build.ts";
+import { ensureGoBuild, goBinary, goMarker } from "../go-build.ts";
 import { startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
 
 const VERSION = "1.24.2";
 const here = import.meta.dirname;
-const binary = (ctx: ServerContext) => goBinary(ctx, "ferretdb", VERSION);
+const binary = (ctx: ServerContext) => goBinary(ctx, "ferretdb", VERSION, here);
 
 export const ferretdbServer: Server = {
   name: "ferretdb",
@@ -17,7 +17,7 @@ export const ferretdbServer: Server = {
   stopGraceMs: 10_000,
   ports: (config) => [{ port: config.mongodb.ferretdbPort, env: "FERRETDB_PORT" }],
   address: (config) => `127.0.0.1:${config.mongodb.ferretdbPort}`,
-  marker: (ctx) => binary(ctx),
+  marker: (ctx) => goMarker(ctx, "ferretdb", VERSION),
 
   async provision(ctx) {
     await ensureGoBuild(ctx, { name: "ferretdb", version: VERSION, moduleDir: here, pkg: ".", expect: "about 45 s" });

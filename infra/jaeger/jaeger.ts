@@ -3,13 +3,13 @@
 // go.mod names it as a tool). In-memory storage: traces do not survive a restart.
 
 import path from "node:path";
-import { ensureGoBuild, goBinary } from "../go-build.ts";
+import { ensureGoBuild, goBinary, goMarker } from "../go-build.ts";
 import { startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
 
 const VERSION = "1.76.0";
 const here = import.meta.dirname;
-const binary = (ctx: ServerContext) => goBinary(ctx, "jaeger", VERSION);
+const binary = (ctx: ServerContext) => goBinary(ctx, "jaeger", VERSION, here);
 
 export const jaegerServer: Server = {
   name: "jaeger",
@@ -25,7 +25,7 @@ export const jaegerServer: Server = {
   ],
   address: (config) =>
     `otlp http://127.0.0.1:${config.jaeger.otlpHttpPort}, query http://127.0.0.1:${config.jaeger.queryPort}`,
-  marker: (ctx) => binary(ctx),
+  marker: (ctx) => goMarker(ctx, "jaeger", VERSION),
 
   async provision(ctx) {
     await ensureGoBuild(ctx, {

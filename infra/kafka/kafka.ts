@@ -1,17 +1,20 @@
 // Apache Kafka 4.1, single-node KRaft. No Debian or npm package ships the broker, so its jars come
-// from Maven Central (infra/kafka/pom.xml), collected once into the user-level cache.
+// from Maven Central (infra/kafka/pom.xml), collected once per version and pom.xml content into the
+// user-level cache.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { KafkaJS } from "@confluentinc/kafka-javascript";
 import { ensureCommand } from "../apt.ts";
+import { buildCacheDir } from "../build-cache.ts";
 import { portInUse, runLongTool, runTool, startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
 
 const VERSION = "4.1.1";
 const here = import.meta.dirname;
 
-const libsDir = (ctx: ServerContext) => path.join(ctx.config.cacheDir, `kafka-${VERSION}`, "libs");
+const libsDir = (ctx: ServerContext) =>
+  path.join(buildCacheDir(ctx.config.cacheDir, "kafka", VERSION, [path.join(here, "pom.xml")]), "libs");
 
 function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\$\{(\w+)\}/g, (_, name: string) => values[name] ?? "");
@@ -47,7 +50,7 @@ export const kafkaServer: Server = {
           "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
           `-DoutputDirectory=${staging}`,
         ],
-        { what: "collecting Kafka's jars with Maven" },
+        { what: "collecting Kafka's jars with Maven", source: "Maven Central" },
       );
       fs.renameSync(staging, libs);
     }

@@ -13,7 +13,7 @@ import { defineFunction } from "../../../shared/function.ts";
 import { IntegerString, queryObject } from "../../../shared/http.ts";
 import { CURSOR_MESSAGE, Cursor, keyset, Limit, type SortOf } from "../../../shared/keyset.ts";
 import { queryPrefixes } from "../../../shared/text.ts";
-import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
+import { fieldsOnly, parseInput, storableText } from "../../../shared/validation.ts";
 import type { ReadModelDoc } from "../../../shared/versioned-projection.ts";
 import { fields, ProductSchema, TAG } from "../product.ts";
 import { products, toProduct } from "../product-read-model.ts";
@@ -30,8 +30,8 @@ type Sort = SortOf<"name" | "priceCents" | "createdAt">;
 export const SORTS = paging.sorts;
 
 const Price = fields.priceCents;
-const Query = v.pipe(v.string(), v.maxLength(200, "q is at most 200 characters"));
-const Tag = v.pipe(v.string(), v.trim(), v.toLowerCase(), v.minLength(1), v.maxLength(40));
+const Query = v.pipe(v.string(), v.maxLength(200, "q is at most 200 characters"), storableText("q"));
+const Tag = v.pipe(v.string(), v.trim(), v.toLowerCase(), v.minLength(1), v.maxLength(40), storableText("tag"));
 
 const priceRangeOk = (input: { minPriceCents?: number; maxPriceCents?: number }) =>
   input.minPriceCents === undefined || input.maxPriceCents === undefined || input.minPriceCents <= input.maxPriceCents;

@@ -18,7 +18,7 @@ import { defineFunction } from "../../../shared/function.ts";
 import { IntegerString, queryObject } from "../../../shared/http.ts";
 import { CURSOR_MESSAGE, Cursor, keyset, Limit, type SortOf } from "../../../shared/keyset.ts";
 import { normalise, queryPrefixes } from "../../../shared/text.ts";
-import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
+import { fieldsOnly, parseInput, storableText } from "../../../shared/validation.ts";
 import type { ReadModelDoc } from "../../../shared/versioned-projection.ts";
 import { TAG, UserSchema } from "../user.ts";
 import { toUser, users } from "../user-read-model.ts";
@@ -37,7 +37,7 @@ export const SORTS = paging.sorts;
 /** Above every code point: `p` <= s < `p + TOP` holds exactly for the strings s that start with p. */
 const TOP = "\u{10FFFF}";
 
-const Query = v.pipe(v.string(), v.maxLength(254, "q is at most 254 characters"));
+const Query = v.pipe(v.string(), v.maxLength(254, "q is at most 254 characters"), storableText("q"));
 
 /** One page of a listing, as the API answers it. */
 export const UserPage = v.strictObject({
