@@ -31,7 +31,7 @@ const SpanSchema = v.object({
 const TraceSchema = v.object({
   traceID: v.string(),
   spans: v.array(SpanSchema),
-  processes: v.record(v.string(), v.object({ serviceName: v.string() })),
+  processes: v.record(v.string(), v.object({ serviceName: v.string(), tags: orEmpty(TagSchema) })),
   warnings: orEmpty(v.string()),
 });
 

@@ -12,7 +12,7 @@ import { GrpcInstrumentation } from "@opentelemetry/instrumentation-grpc";
 import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
 import { MongoDBInstrumentation } from "@opentelemetry/instrumentation-mongodb";
 import { RedisInstrumentation } from "@opentelemetry/instrumentation-redis";
-import { resourceFromAttributes } from "@opentelemetry/resources";
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
@@ -36,7 +36,13 @@ export const telemetry = (): Telemetry | undefined => current;
 export function startTelemetry(serviceName: string): Telemetry | undefined {
   if (process.env.OTEL_SDK_DISABLED === "true" || current) return current;
   const config = loadConfig();
-  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: process.env.OTEL_SERVICE_NAME ?? serviceName });
+  // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (envDetector) over the SDK's defaults; the
+  // service's own name unless one of them gives another.
+  const fromEnv = detectResources({ detectors: [envDetector] });
+  const name = fromEnv.attributes[ATTR_SERVICE_NAME] ?? serviceName;
+  const resource = defaultResource()
+    .merge(fromEnv)
+    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: name }));
 
   // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT itself; without one, the local stack's Jaeger.
   const endpointSet = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;

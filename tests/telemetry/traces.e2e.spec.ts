@@ -53,7 +53,15 @@ before(async () => {
   base = urls.gateway;
   // All three at once (on 2 cores that saves seconds); the gateway's channels connect when the tiers listen.
   for (const name of ["writer", "reader", "gateway"] as const) {
-    services.set(name, spawnService(name, { ...env, OTEL_SERVICE_NAME: name, OTEL_BSP_SCHEDULE_DELAY: "200" }));
+    services.set(
+      name,
+      spawnService(name, {
+        ...env,
+        OTEL_SERVICE_NAME: name,
+        OTEL_BSP_SCHEDULE_DELAY: "200",
+        OTEL_RESOURCE_ATTRIBUTES: `deployment.environment.name=traces-test,service.version=${runId}`,
+      }),
+    );
   }
   for (const [name, service] of services) await waitReady(service, `${urls[name]}/readyz`, 30_000);
 });
@@ -176,6 +184,12 @@ describe("traces across gateway, writer and reader", () => {
       new Set(["gateway", "writer", "reader"]),
       "spans from all three services",
     );
+    for (const { tags: processTags } of Object.values(trace.processes)) {
+      const tags = new Map(processTags.map((tag) => [tag.key, tag.value]));
+      assert.equal(tags.get("deployment.environment.name"), "traces-test", "OTEL_RESOURCE_ATTRIBUTES is honoured");
+      assert.equal(tags.get("service.version"), runId);
+      assert.equal(tags.get("telemetry.sdk.language"), "nodejs", "the SDK's own resource is kept");
+    }
     const ids = new Set(trace.spans.map((s) => s.spanID));
     const roots = trace.spans.filter((s) => !ids.has(parentId(s) ?? ""));
     assert.equal(roots.length, 1, `one root, every other span has its parent in the trace:\n${describeTrace(trace)}`);
@@ -289,6 +303,17 @@ describe("traces across gateway, writer and reader", () => {
       !hit.spans.some((s) => tagValue(s, "db.system.name") === "mongodb"),
       `a hit does not read MongoDB:\n${describeTrace(hit)}`,
     );
+  });
+
+  test("an answer the body limit gives (413) carries its trace id too", async () => {
+    const response = await fetch(`${base}/api/v1/products`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "x".repeat(1024 * 1024 + 1) }),
+    });
+    await response.body?.cancel();
+    assert.equal(response.status, 413);
+    assert.match(response.headers.get("x-trace-id") ?? "", /^[0-9a-f]{32}$/);
   });
 
   test("log lines carry the trace id: the gateway's request line and the reader's projection line", async () => {
