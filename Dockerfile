@@ -63,6 +63,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium \
  && rm -rf /var/lib/apt/lists/*
 ENV E2E_GATEWAY_URL=http://gateway:8080
+# The docs page test keeps its screenshot in .local/; the rest of /app stays root's, read-only to node.
+RUN mkdir -p /app/.local && chown node:node /app/.local
 USER node
 # A glob, not the folder: `node --test tests/e2e/` on Node 24 tries to load the folder as a module.
 CMD ["node", "--test", "--test-concurrency=1", "tests/e2e/**/*.spec.ts"]
