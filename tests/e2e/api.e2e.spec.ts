@@ -2,6 +2,7 @@
 // reads (ETag / If-None-Match), and read-your-writes with X-Min-Version.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import postgres from "postgres";
 import { callJson, type Json } from "../support/http.ts";
 import { runId, startSystem, type TestSystem } from "../support/system.ts";
 
@@ -18,7 +19,17 @@ before(async () => {
   }
 });
 
+let sql: postgres.Sql | undefined;
+/** Tests that look into the writer's database: a remote gateway (E2E_GATEWAY_URL) does not expose it. */
+const needsDatabase = { skip: process.env.E2E_GATEWAY_URL ? "needs the writer's database" : false };
+const sqlClient = () => {
+  assert.ok(system, "the system this run started");
+  sql ??= postgres(system.config.postgres.url, { max: 1, onnotice: () => {} });
+  return sql;
+};
+
 after(async () => {
+  await sql?.end({ timeout: 2 });
   await system?.stop();
 });
 
@@ -47,6 +58,49 @@ describe("Idempotency-Key", () => {
     // Without the key the same body is a new command, and the sku is taken by the first one only.
     const third = await call("POST", "/api/v1/products", body);
     assert.equal(third.status, 409);
+  });
+
+  test("a repeat writes nothing: one outbox event, however many repeats", needsDatabase, async () => {
+    const database = sqlClient();
+    const key = `k-${tag}-outbox`;
+    const body = product();
+    const first = await call("POST", "/api/v1/products", body, { "Idempotency-Key": key });
+    assert.equal(first.status, 201);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual((await call("POST", "/api/v1/products", body, { "Idempotency-Key": key })).body, first.body);
+    }
+    const [events] = await database<{ n: string }[]>`
+      select count(*) as n from outbox where aggregate_id = ${String(first.body.id)}`;
+    assert.equal(Number(events?.n), 1, "one create event, whatever the repeats");
+  });
+
+  test(
+    "an expired key is a new command: the repeat conflicts on the sku instead of replaying",
+    needsDatabase,
+    async () => {
+      const database = sqlClient();
+      const key = `k-${tag}-expiry`;
+      const body = product();
+      assert.equal((await call("POST", "/api/v1/products", body, { "Idempotency-Key": key })).status, 201);
+      // IDEMPOTENCY_TTL_HOURS later, as far as the stored key knows.
+      await database`update idempotency_keys set expires_at = now() - interval '1 second' where key = ${key}`;
+      const repeat = await call("POST", "/api/v1/products", body, { "Idempotency-Key": key });
+      assert.equal(repeat.status, 409, JSON.stringify(repeat.body));
+      assert.match(String(repeat.body.type), /conflict$/);
+    },
+  );
+
+  test("POST /api/v1/users honours the key too", async () => {
+    const key = `k-${tag}-user`;
+    const user = { email: `idem-${tag}@example.com`, name: "Idempotent User" };
+    const first = await call("POST", "/api/v1/users", user, { "Idempotency-Key": key });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const second = await call("POST", "/api/v1/users", user, { "Idempotency-Key": key });
+    assert.equal(second.status, 201);
+    assert.deepEqual(second.body, first.body);
+    assert.equal((await call("POST", "/api/v1/users", user)).status, 409, "the email is taken, by the first only");
+    const other = await call("POST", "/api/v1/users", { ...user, name: "Someone Else" }, { "Idempotency-Key": key });
+    assert.equal(other.status, 422);
   });
 
   test("the same key with a different body is a 422", async () => {
