@@ -1,11 +1,14 @@
-// The gateway's HTTP side with unreachable tiers: malformed input is a 400 before any gRPC call, the rest 503.
+// The gateway's HTTP side with unreachable or hanging tiers: malformed input is a 400 before any gRPC
+// call, the rest 503.
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import type { Hono } from "hono";
 import * as v from "valibot";
-import { connectClient } from "../../shared/grpc.ts";
+import { ReaderServiceService } from "../../proto/gen/reader/v1/reader.ts";
+import { WriterServiceService } from "../../proto/gen/writer/v1/writer.ts";
+import { connectClient, listen } from "../../shared/grpc.ts";
 import { gatewayApp } from "./gateway.ts";
 
 const ID = "01890f4e-7b7a-7cc0-8b6e-3c2f1a9d4e51";
@@ -418,6 +421,40 @@ describe("well-formed requests with the writer and reader unreachable are 503, n
       [],
     );
   });
+});
+
+describe("a tier that accepts the call but never answers is a 503 once the deadline passes", () => {
+  let server: grpc.Server | undefined;
+  let hanging: Tier | undefined;
+
+  before(async () => {
+    server = new grpc.Server();
+    for (const method of [...Object.values(ReaderServiceService), ...Object.values(WriterServiceService)]) {
+      // Never calls back: the call stays open until the client's deadline ends it.
+      server.register(method.path, () => {}, method.responseSerialize, method.requestDeserialize, "unary");
+    }
+    hanging = tier(`127.0.0.1:${await listen(server, "127.0.0.1", 0)}`);
+  });
+
+  after(() => {
+    hanging?.clients.writer.close();
+    hanging?.clients.reader.close();
+    server?.forceShutdown();
+  });
+
+  for (const [name, method, path, json] of [
+    ["a read", "GET", `/api/v1/products/${ID}`, undefined],
+    ["a command", "POST", "/api/v1/products", validProduct],
+  ] as const) {
+    test(name, async () => {
+      const started = performance.now();
+      const sent = await send(hanging, method, path, json ? { json } : undefined);
+      const waited = performance.now() - started;
+      problem(sent, 503);
+      assert.equal(sent.headers.get("retry-after"), "1");
+      assert.ok(waited >= DEADLINE_MS - 50, `answered after ${waited.toFixed(0)} ms, before the deadline`);
+    });
+  }
 });
 
 describe("routes outside the API", () => {
