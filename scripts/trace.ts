@@ -334,7 +334,7 @@ export async function fetchLastTrace(queryUrl: string, service: string): Promise
     const services = await listServices(queryUrl);
     if (!services.includes(service)) {
       throw new TraceLookupError(
-        `Jaeger has no traces of service '${service}'${services.length > 0 ? ` (it has: ${services.join(", ")})` : " (it has none yet)"}`,
+        `Jaeger has no traces of service '${service}'${services.length > 0 ? ` (it has: ${services.join(", ")})` : " (it has none yet)"}; services send spans in batches, every 5 s: try again in a few seconds`,
       );
     }
     return undefined;
