@@ -1,3 +1,4 @@
+// Build cache folders: named by version and by a hash of the files that define the build.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";

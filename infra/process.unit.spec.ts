@@ -1,3 +1,4 @@
+// A failed tool run explains itself in its first line: what failed and the likely cause.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type InfraError, runLongTool, runTool } from "./process.ts";

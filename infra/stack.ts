@@ -141,7 +141,7 @@ export async function status(config: Config, names: string[] = []): Promise<Row[
 async function stop(config: Config, names: string[], say: (line: string) => void): Promise<Row[]> {
   const rows: Row[] = [];
   // Dependents first: FerretDB before the PostgreSQL it stands on.
-  for (const server of select(names).reverse()) {
+  for (const server of [...select(names)].reverse()) {
     const ctx = serverContext(config, server.name, say);
     const pid = runningPid(ctx.pidFile, server.marker(ctx));
     const base = { name: server.name, version: server.version(ctx), address: server.address(config) };

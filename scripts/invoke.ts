@@ -5,7 +5,7 @@ import { allFunctions } from "../functions/registry.ts";
 import { connectReaderDeps } from "../services/reader/reader.ts";
 import { connectWriterDeps } from "../services/writer/writer.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
-import { isDependencyDown } from "../shared/dependency-errors.ts";
+import { describeError, isDependencyDown } from "../shared/dependency-errors.ts";
 import { DomainError } from "../shared/errors.ts";
 import type { AnyFunction } from "../shared/function.ts";
 import { createLog } from "../shared/log.ts";
@@ -65,7 +65,7 @@ async function main(args: string[]): Promise<number> {
       console.error(error.message);
       return 2;
     }
-    const why = error instanceof Error ? error.message || error.name : String(error);
+    const why = describeError(error);
     const hint = isDependencyDown(error) ? " (is the local stack up? npm run infra -- status)" : "";
     console.error(`invoke: ${name} failed: ${why}${hint}`);
     if (process.env.DEBUG && error instanceof Error) console.error(error.stack);

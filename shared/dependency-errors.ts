@@ -1,6 +1,6 @@
 // Which failures mean "a database or broker behind this tier is down or refusing work; try again"
 // (UNAVAILABLE, so 503 with Retry-After at the gateway) rather than a bug (INTERNAL, 500). Judged
-// by the error codes and names the drivers document, anywhere along the cause chain.
+// by the error codes, names and labels the drivers document, anywhere along the cause chain.
 
 /** Node's socket errors: nothing listens, the peer went away, the name does not resolve. */
 const SOCKET_CODES = new Set([
@@ -16,37 +16,69 @@ const SOCKET_CODES = new Set([
 const POSTGRES_JS_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT"]);
 /** PostgreSQL SQLSTATEs: shutting down, not accepting connections yet, too many connections, out of resources. */
 const POSTGRES_STATES = new Set(["57P01", "57P02", "57P03", "53300", "53200", "53100"]);
-/** The MongoDB driver's errors for an unreachable or closed deployment. */
+/** Class 08 (connection exception), except 08P01: a protocol violation is a bug, not an outage. */
+const isConnectionException = (code: string) => /^08[0-9A-Z]{3}$/.test(code) && code !== "08P01";
+
+/** The MongoDB driver's errors for an unreachable, closed or closing deployment. */
 const MONGO_NAMES = new Set([
   "MongoNetworkError",
   "MongoNetworkTimeoutError",
   "MongoServerSelectionError",
   "MongoTopologyClosedError",
+  "MongoServerClosedError",
+  "MongoClientClosedError",
   "MongoNotConnectedError",
   "MongoPoolClearedError",
 ]);
+/**
+ * Server codes the driver itself retries reads and writes on (HostUnreachable, HostNotFound,
+ * NetworkTimeout, ShutdownInProgress, PrimarySteppedDown, SocketException, NotWritablePrimary,
+ * InterruptedAtShutdown, InterruptedDueToReplStateChange, NotPrimaryNoSecondaryOk,
+ * NotPrimaryOrSecondary, ExceededTimeLimit, ReadConcernMajorityNotAvailableYet).
+ */
+const MONGO_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436, 262, 134]);
+const MONGO_LABELS = ["RetryableWriteError", "ResetPool"];
 
 function isDownHere(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
+  const { code } = error as { code?: unknown };
   if (typeof code === "string") {
-    if (SOCKET_CODES.has(code) || POSTGRES_JS_CODES.has(code) || POSTGRES_STATES.has(code)) return true;
-    // Class 08: connection exception.
-    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
+    return (
+      SOCKET_CODES.has(code) || POSTGRES_JS_CODES.has(code) || POSTGRES_STATES.has(code) || isConnectionException(code)
+    );
   }
-  return MONGO_NAMES.has(error.name);
+  if (!error.name.startsWith("Mongo")) return false;
+  if (MONGO_NAMES.has(error.name)) return true;
+  if (typeof code === "number" && MONGO_CODES.has(code)) return true;
+  const labelled = error as { hasErrorLabel?: (label: string) => boolean };
+  return MONGO_LABELS.some((label) => labelled.hasErrorLabel?.(label) === true);
 }
 
-export function isDependencyDown(error: unknown): boolean {
+/** Every error in `error`'s cause chain, and in an AggregateError's errors (a connect to several addresses). */
+function* chain(error: unknown): Generator<Error> {
   const seen = new Set<unknown>();
   const pending: unknown[] = [error];
   while (pending.length > 0) {
     const e = pending.pop();
     if (!(e instanceof Error) || seen.has(e)) continue;
     seen.add(e);
-    if (isDownHere(e)) return true;
+    yield e;
     pending.push(e.cause);
-    // A connect to a name with several addresses fails with every address's error.
     if (e instanceof AggregateError) pending.push(...e.errors);
   }
+}
+
+export function isDependencyDown(error: unknown): boolean {
+  for (const e of chain(error)) if (isDownHere(e)) return true;
   return false;
+}
+
+/** One line for a log or a terminal: the first message in the chain, with its code. */
+export function describeError(error: unknown): string {
+  for (const e of chain(error)) {
+    if (e.message === "") continue;
+    const { code } = e as { code?: unknown };
+    return code === undefined || e.message.includes(String(code)) ? e.message : `${e.message} (${String(code)})`;
+  }
+  const { code } = (error ?? {}) as { code?: unknown };
+  return error instanceof Error ? `${error.name}${code === undefined ? "" : ` (${String(code)})`}` : String(error);
 }

@@ -8,7 +8,6 @@ import { MongoClient } from "mongodb";
 import postgres from "postgres";
 import * as v from "valibot";
 import { freePort } from "../tests/support/system.ts";
-import { isDependencyDown } from "./dependency-errors.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { callUnary, connectClient, listen, serveUnary, type UnaryMethod } from "./grpc.ts";
 import { problemFor, problemResponse } from "./problem.ts";
@@ -119,16 +118,4 @@ test("domain errors keep their code; every call logs one info-or-worse line with
   assert.equal(fine[0]?.code, "OK");
   assert.equal(typeof fine[0]?.duration_ms, "number");
   assert.equal(lines.find((l) => l.rpc === "/t.T/Missing")?.code, "NOT_FOUND");
-});
-
-test("isDependencyDown: socket, driver and SQLSTATE codes anywhere in the cause chain; not other errors", () => {
-  const coded = (code: string) => Object.assign(new Error(code), { code });
-  assert.ok(isDependencyDown(new Error("query failed", { cause: coded("ECONNREFUSED") })));
-  assert.ok(isDependencyDown(coded("CONNECTION_CLOSED")));
-  assert.ok(isDependencyDown(coded("57P01")), "admin shutdown");
-  assert.ok(isDependencyDown(coded("08006")), "connection failure");
-  assert.ok(isDependencyDown(new AggregateError([coded("ECONNREFUSED")], "connect")));
-  assert.ok(!isDependencyDown(coded("23505")), "a unique violation is not an outage");
-  assert.ok(!isDependencyDown(new Error("boom")));
-  assert.ok(!isDependencyDown("ECONNREFUSED"), "only errors count");
 });

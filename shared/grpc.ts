@@ -3,7 +3,7 @@
 // method definitions; nothing here knows any particular function.
 import * as grpc from "@grpc/grpc-js";
 import type * as v from "valibot";
-import { isDependencyDown } from "./dependency-errors.ts";
+import { describeError, isDependencyDown } from "./dependency-errors.ts";
 import { DomainError, unavailable } from "./errors.ts";
 import { fromServiceError, toServiceError } from "./grpc-status.ts";
 import { appMetrics } from "./telemetry/metrics.ts";
@@ -73,11 +73,11 @@ export function serveUnary<Req, Res>(
             const downstream = failure.code === "unavailable" && !(error instanceof DomainError);
             finish(
               serviceError.code ?? grpc.status.UNKNOWN,
-              downstream ? { level: "warn", err: String(error) } : undefined,
+              downstream ? { level: "warn", err: describeError(error) } : undefined,
             );
             return callback(serviceError);
           }
-          finish(grpc.status.INTERNAL, { level: "error", err: String(error) });
+          finish(grpc.status.INTERNAL, { level: "error", err: describeError(error) });
           callback({ code: grpc.status.INTERNAL, details: "internal error" });
         },
       );

@@ -163,7 +163,13 @@ export async function startProjections(opts: {
 
   return {
     stats: () => ({ ...stats }),
-    assigned: () => (stopping ? 0 : consumer.assignment().length),
+    assigned: () => {
+      try {
+        return stopping ? 0 : consumer.assignment().length;
+      } catch {
+        return 0; // not connected (yet, or any more)
+      }
+    },
     async stop() {
       stopping = true;
       await consumer.disconnect();

@@ -431,7 +431,13 @@ describe("a tier that accepts the call but never answers is a 503 once the deadl
     server = new grpc.Server();
     for (const method of [...Object.values(ReaderServiceService), ...Object.values(WriterServiceService)]) {
       // Never calls back: the call stays open until the client's deadline ends it.
-      server.register(method.path, () => {}, method.responseSerialize, method.requestDeserialize, "unary");
+      server.register<unknown, never>(
+        method.path,
+        () => {},
+        method.responseSerialize,
+        method.requestDeserialize,
+        "unary",
+      );
     }
     hanging = tier(`127.0.0.1:${await listen(server, "127.0.0.1", 0)}`);
   });

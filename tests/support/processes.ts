@@ -21,16 +21,20 @@ export interface ServiceProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts one service; `args` defaults to the source entry with telemetry preloaded. */
+/**
+ * Starts one service; `args` defaults to the source entry with telemetry preloaded. `stdout: "ignore"`
+ * drops its log lines (a load test's millions), keeping stderr.
+ */
 export function spawnService(
   name: ServiceName,
   env: Record<string, string | undefined>,
   args: string[] = serviceArgs(name),
+  options: { stdout?: "keep" | "ignore" } = {},
 ): ServiceProcess {
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", options.stdout === "ignore" ? "ignore" : "pipe", "pipe"],
   });
   const lines: string[] = [];
   const echo = process.env.TEST_LOGS === "1";

@@ -1,0 +1,44 @@
+// Which driver errors count as a dependency being down (503) rather than a bug (500).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { MongoNetworkError, MongoServerError } from "mongodb";
+import { describeError, isDependencyDown } from "./dependency-errors.ts";
+
+const coded = (code: string | number, message = String(code)) => Object.assign(new Error(message), { code });
+
+test("socket, postgres.js and SQLSTATE codes count anywhere in the cause chain", () => {
+  assert.ok(isDependencyDown(new Error("query failed", { cause: coded("ECONNREFUSED") })));
+  assert.ok(isDependencyDown(coded("CONNECTION_CLOSED")));
+  assert.ok(isDependencyDown(coded("57P01")), "admin shutdown");
+  assert.ok(isDependencyDown(coded("08006")), "connection failure");
+  assert.ok(isDependencyDown(new AggregateError([coded("ECONNREFUSED")], "")));
+});
+
+test("a protocol violation, a constraint, a plain error or a non-error is not an outage", () => {
+  assert.ok(!isDependencyDown(coded("08P01")), "protocol_violation is a bug");
+  assert.ok(!isDependencyDown(coded("23505")), "a unique violation");
+  assert.ok(!isDependencyDown(coded(91)), "a numeric code outside the MongoDB driver means nothing here");
+  assert.ok(!isDependencyDown(new Error("boom")));
+  assert.ok(!isDependencyDown("ECONNREFUSED"), "only errors count");
+});
+
+test("MongoDB: network errors, and server errors the driver would retry", () => {
+  assert.ok(isDependencyDown(new MongoNetworkError("connection reset")));
+  assert.ok(isDependencyDown(new MongoServerError({ code: 91, errmsg: "shutdown in progress" })));
+  assert.ok(isDependencyDown(new MongoServerError({ code: 189, errmsg: "primary stepped down" })));
+  assert.ok(!isDependencyDown(new MongoServerError({ code: 11000, errmsg: "duplicate key" })), "a duplicate key");
+  assert.ok(!isDependencyDown(new MongoServerError({ code: 2, errmsg: "bad value" })));
+});
+
+test("describeError gives the first message in the chain, with its code", () => {
+  assert.equal(
+    describeError(new AggregateError([coded("ECONNREFUSED", "connect failed")], "")),
+    "connect failed (ECONNREFUSED)",
+  );
+  assert.equal(
+    describeError(coded("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:1")),
+    "connect ECONNREFUSED 127.0.0.1:1",
+  );
+  assert.equal(describeError(new Error("plain")), "plain");
+  assert.equal(describeError("text"), "text");
+});
