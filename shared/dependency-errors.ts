@@ -72,12 +72,13 @@ export function isDependencyDown(error: unknown): boolean {
   return false;
 }
 
-/** One line for a log or a terminal: the first message in the chain, with its code. */
+/** One line for a log or a terminal: the first message in the chain, with its type and code. */
 export function describeError(error: unknown): string {
   for (const e of chain(error)) {
     if (e.message === "") continue;
     const { code } = e as { code?: unknown };
-    return code === undefined || e.message.includes(String(code)) ? e.message : `${e.message} (${String(code)})`;
+    const text = e.name === "Error" ? e.message : `${e.name}: ${e.message}`;
+    return code === undefined || e.message.includes(String(code)) ? text : `${text} (${String(code)})`;
   }
   const { code } = (error ?? {}) as { code?: unknown };
   return error instanceof Error ? `${error.name}${code === undefined ? "" : ` (${String(code)})`}` : String(error);

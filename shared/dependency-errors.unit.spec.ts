@@ -30,7 +30,7 @@ test("MongoDB: network errors, and server errors the driver would retry", () => 
   assert.ok(!isDependencyDown(new MongoServerError({ code: 2, errmsg: "bad value" })));
 });
 
-test("describeError gives the first message in the chain, with its code", () => {
+test("describeError gives the first message in the chain, with its type and code", () => {
   assert.equal(
     describeError(new AggregateError([coded("ECONNREFUSED", "connect failed")], "")),
     "connect failed (ECONNREFUSED)",
@@ -40,5 +40,6 @@ test("describeError gives the first message in the chain, with its code", () => 
     "connect ECONNREFUSED 127.0.0.1:1",
   );
   assert.equal(describeError(new Error("plain")), "plain");
+  assert.equal(describeError(new SyntaxError("bad JSON")), "SyntaxError: bad JSON");
   assert.equal(describeError("text"), "text");
 });
