@@ -394,11 +394,11 @@ function report(on: Running, off: Running): void {
     lines.push(`${"".padEnd(12)} CPU ms per request, on / off:`);
     for (const k of names) {
       lines.push(
-        `${"".padEnd(14)}${k.padEnd(11)} ${(cpuOn[k] ?? 0).toFixed(3).padStart(7)} / ${(cpuOff[k] ?? 0).toFixed(3).padStart(7)}`,
+        `${"".padEnd(14)}${k.padEnd(13)} ${(cpuOn[k] ?? 0).toFixed(3).padStart(7)} / ${(cpuOff[k] ?? 0).toFixed(3).padStart(7)}`,
       );
     }
     lines.push(
-      `${"".padEnd(14)}${"all".padEnd(11)} ${total(cpuOn).toFixed(3).padStart(7)} / ${total(cpuOff).toFixed(3).padStart(7)}  (${ratio(total(cpuOff), total(cpuOn))} the requests per CPU second)`,
+      `${"".padEnd(14)}${"all".padEnd(13)} ${total(cpuOn).toFixed(3).padStart(7)} / ${total(cpuOff).toFixed(3).padStart(7)}  (${ratio(total(cpuOff), total(cpuOn))} the requests per CPU second)`,
     );
   };
   section("POST create", on.creates, off.creates);
