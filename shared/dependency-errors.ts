@@ -38,6 +38,12 @@ const MONGO_NAMES = new Set([
  */
 const MONGO_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436, 262, 134]);
 const MONGO_LABELS = ["RetryableWriteError", "ResetPool"];
+/**
+ * FerretDB (the local stack's MongoDB-wire server) answers InternalError (1) when its own
+ * PostgreSQL does not answer, saying so only in the message (seen with FerretDB 1.24: "failed to
+ * connect to `user=… database=…`: … connect: connection refused").
+ */
+const FERRETDB_BACKEND_DOWN = /failed to connect to `user=|connect: connection refused/;
 
 function isDownHere(error: Error): boolean {
   const { code } = error as { code?: unknown };
@@ -49,6 +55,7 @@ function isDownHere(error: Error): boolean {
   if (!error.name.startsWith("Mongo")) return false;
   if (MONGO_NAMES.has(error.name)) return true;
   if (typeof code === "number" && MONGO_CODES.has(code)) return true;
+  if (code === 1 && FERRETDB_BACKEND_DOWN.test(error.message)) return true;
   const labelled = error as { hasErrorLabel?: (label: string) => boolean };
   return MONGO_LABELS.some((label) => labelled.hasErrorLabel?.(label) === true);
 }

@@ -30,6 +30,17 @@ test("MongoDB: network errors, and server errors the driver would retry", () => 
   assert.ok(!isDependencyDown(new MongoServerError({ code: 2, errmsg: "bad value" })));
 });
 
+test("FerretDB: an InternalError saying its PostgreSQL does not answer, not any InternalError", () => {
+  // The message FerretDB 1.24 sent when its PostgreSQL was stopped (Go frames shortened).
+  const errmsg =
+    "[opendb.go:110 pool.checkConnection] failed to connect to `user=postgres database=ferretdb`:\n" +
+    "\t127.0.0.1:25432 (127.0.0.1): dial error: dial tcp 127.0.0.1:25432: connect: connection refused";
+  assert.ok(isDependencyDown(new MongoServerError({ code: 1, codeName: "InternalError", errmsg })));
+  assert.ok(
+    !isDependencyDown(new MongoServerError({ code: 1, codeName: "InternalError", errmsg: "panic: slice bounds" })),
+  );
+});
+
 test("describeError gives the first message in the chain, with its type and code", () => {
   assert.equal(
     describeError(new AggregateError([coded("ECONNREFUSED", "connect failed")], "")),
