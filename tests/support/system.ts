@@ -116,35 +116,38 @@ export interface TestSystem {
 /** Writer, reader and gateway in this process, on free ports, on their own data. */
 export async function startSystem(name: string, overrides: Record<string, string> = {}): Promise<TestSystem> {
   const config = testConfig(name, overrides);
-  const writer = await startWriter(config, testLog);
-  const reader = await startReader(config, testLog);
-  // Joining the consumer group takes a while; a test's first X-Min-Version read must not pay for it.
-  await eventually(
-    "the reader's consumer to be assigned its partitions",
-    async () => (reader.projections.assigned() > 0 ? true : undefined),
-    60_000,
-  );
-  const gatewayConfig = loadConfig({
-    ...process.env,
-    GATEWAY_PORT: "0",
-    WRITER_ADDRESS: `127.0.0.1:${writer.grpcPort}`,
-    READER_ADDRESS: `127.0.0.1:${reader.grpcPort}`,
-    ...overrides,
-  });
-  const gateway = await startGateway(gatewayConfig, testLog);
-  return {
-    config,
-    writer,
-    reader,
-    gateway,
-    url: gateway.url,
-    async stop() {
-      await gateway.stop();
-      await reader.stop();
-      await writer.stop();
-      await cleanUp(config);
-    },
+  // What has started, stopped again if a later step fails: a half-started system would keep the
+  // test file's process alive, and the run would hang instead of failing.
+  const started: { stop(): Promise<void> }[] = [];
+  const stopAll = async () => {
+    for (const part of started.reverse()) await part.stop();
+    await cleanUp(config);
   };
+  try {
+    const writer = await startWriter(config, testLog);
+    started.push(writer);
+    const reader = await startReader(config, testLog);
+    started.push(reader);
+    // Joining the consumer group takes a while; a test's first X-Min-Version read must not pay for it.
+    await eventually(
+      "the reader's consumer to be assigned its partitions",
+      async () => (reader.projections.assigned() > 0 ? true : undefined),
+      60_000,
+    );
+    const gatewayConfig = loadConfig({
+      ...process.env,
+      GATEWAY_PORT: "0",
+      WRITER_ADDRESS: `127.0.0.1:${writer.grpcPort}`,
+      READER_ADDRESS: `127.0.0.1:${reader.grpcPort}`,
+      ...overrides,
+    });
+    const gateway = await startGateway(gatewayConfig, testLog);
+    started.push(gateway);
+    return { config, writer, reader, gateway, url: gateway.url, stop: stopAll };
+  } catch (error) {
+    await stopAll().catch(() => {});
+    throw error;
+  }
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
