@@ -12,7 +12,7 @@ import { type Reader, startReader } from "../../services/reader/reader.ts";
 import { DomainError } from "../../shared/errors.ts";
 import { deadLetterTopicFor, type EventEnvelope, SCHEMA_VERSION, topicFor } from "../../shared/events.ts";
 import { connectProducer, kafkaClient, type Producer } from "../../shared/kafka.ts";
-import { readWholeTopic, type TopicMessage } from "../../tests/support/kafka.ts";
+import { deleteGroups, readWholeTopic, type TopicMessage } from "../../tests/support/kafka.ts";
 import { cleanUp, eventually, testConfig, testLog } from "../../tests/support/system.ts";
 import { getProduct } from "./get-product/get-product.ts";
 import { eventData, type ProductEventType, type ProductState } from "./product.ts";
@@ -42,7 +42,7 @@ after(async () => {
   await producer?.disconnect();
   await reader?.stop();
   await mongo?.close();
-  await deleteGroups(verifyGroups);
+  await deleteGroups(kafka, verifyGroups);
   await cleanUp(config);
 });
 
@@ -131,23 +131,6 @@ function expect(fates: { applied?: number; stale?: number; deadLettered?: number
   sent.stale += fates.stale ?? 0;
   sent.deadLettered += fates.deadLettered ?? 0;
   return { applied: 0, stale: 0, deadLettered: 0, retries: 0, ...fates };
-}
-
-/** Deletes the given consumer groups; one that the broker already forgot is fine. */
-async function deleteGroups(groups: string[]): Promise<void> {
-  if (groups.length === 0) return;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.deleteGroups(groups).catch((error: unknown) => {
-      const reports = (error as { groups?: { error?: { code?: number } }[] }).groups ?? [];
-      // 69 = GROUP_ID_NOT_FOUND: an empty group without offsets may be gone already.
-      const onlyMissing = reports.length > 0 && reports.every((r) => r.error === undefined || r.error.code === 69);
-      if (!onlyMissing) throw error;
-    });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** Reads `name` from the beginning to its current end with a fresh consumer group. */

@@ -3,7 +3,8 @@
 // domain error. No I/O here; the handlers load state and persist what `decide` returns.
 import * as v from "valibot";
 import type { Product } from "../../proto/gen/reader/v1/reader.ts";
-import { DomainError, notFound, preconditionFailed } from "../../shared/errors.ts";
+import { DomainError } from "../../shared/errors.ts";
+import { changed, created, type Lifecycle, removed } from "../../shared/lifecycle.ts";
 import { storableText } from "../../shared/validation.ts";
 
 export const AGGREGATE = "product";
@@ -96,13 +97,7 @@ export interface ProductFields {
   tags: string[];
 }
 
-export interface ProductState extends ProductFields {
-  id: string;
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
-  deleted: boolean;
-}
+export interface ProductState extends ProductFields, Lifecycle {}
 
 export type ProductCommand =
   | { type: "CreateProduct"; id: string; fields: ProductFields; now: Date }
@@ -117,38 +112,17 @@ export interface ProductEvent {
   state: ProductState;
 }
 
-function checkExists(state: ProductState | undefined): ProductState {
-  if (!state || state.deleted) throw notFound("no such product");
-  return state;
-}
-
-function checkVersion(state: ProductState, expected: number | undefined): void {
-  if (expected !== undefined && expected !== state.version) {
-    throw preconditionFailed(`the product is at version ${state.version}, not ${expected}`);
-  }
-}
-
 export function decide(command: ProductCommand, state: ProductState | undefined): ProductEvent {
   switch (command.type) {
-    case "CreateProduct": {
-      if (state) throw new DomainError("conflict", "a product with this id exists");
-      const created = { id: command.id, ...command.fields, version: 1, createdAt: command.now, updatedAt: command.now };
-      return { type: "ProductCreated", state: { ...created, deleted: false } };
-    }
-    case "UpdateProduct": {
-      const current = checkExists(state);
-      checkVersion(current, command.expectedVersion);
-      const next = { ...current, ...command.patch, version: current.version + 1, updatedAt: command.now };
-      return { type: "ProductUpdated", state: next };
-    }
-    case "DeleteProduct": {
-      const current = checkExists(state);
-      checkVersion(current, command.expectedVersion);
+    case "CreateProduct":
+      return { type: "ProductCreated", state: created("product", state, command.id, command.fields, command.now) };
+    case "UpdateProduct":
       return {
-        type: "ProductDeleted",
-        state: { ...current, version: current.version + 1, updatedAt: command.now, deleted: true },
+        type: "ProductUpdated",
+        state: changed("product", state, command.expectedVersion, command.patch, command.now),
       };
-    }
+    case "DeleteProduct":
+      return { type: "ProductDeleted", state: removed("product", state, command.expectedVersion, command.now) };
     default: {
       const unknown: never = command;
       throw new DomainError("invalid_input", `unknown command ${JSON.stringify(unknown)}`);

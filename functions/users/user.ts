@@ -4,7 +4,8 @@
 // writer's partial unique index on lower(email) among live users enforces it (user-store.ts).
 import * as v from "valibot";
 import type { User } from "../../proto/gen/reader/v1/reader.ts";
-import { DomainError, notFound, preconditionFailed } from "../../shared/errors.ts";
+import { DomainError } from "../../shared/errors.ts";
+import { changed, created, type Lifecycle, removed } from "../../shared/lifecycle.ts";
 import { storableText } from "../../shared/validation.ts";
 
 export const AGGREGATE = "user";
@@ -57,13 +58,7 @@ export interface UserFields {
   name: string;
 }
 
-export interface UserState extends UserFields {
-  id: string;
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
-  deleted: boolean;
-}
+export interface UserState extends UserFields, Lifecycle {}
 
 export type UserCommand =
   | { type: "CreateUser"; id: string; fields: UserFields; now: Date }
@@ -78,38 +73,17 @@ export interface UserEvent {
   state: UserState;
 }
 
-function checkExists(state: UserState | undefined): UserState {
-  if (!state || state.deleted) throw notFound("no such user");
-  return state;
-}
-
-function checkVersion(state: UserState, expected: number | undefined): void {
-  if (expected !== undefined && expected !== state.version) {
-    throw preconditionFailed(`the user is at version ${state.version}, not ${expected}`);
-  }
-}
-
 export function decide(command: UserCommand, state: UserState | undefined): UserEvent {
   switch (command.type) {
-    case "CreateUser": {
-      if (state) throw new DomainError("conflict", "a user with this id exists");
-      const created = { id: command.id, ...command.fields, version: 1, createdAt: command.now, updatedAt: command.now };
-      return { type: "UserCreated", state: { ...created, deleted: false } };
-    }
-    case "UpdateUser": {
-      const current = checkExists(state);
-      checkVersion(current, command.expectedVersion);
-      const next = { ...current, ...command.patch, version: current.version + 1, updatedAt: command.now };
-      return { type: "UserUpdated", state: next };
-    }
-    case "DeleteUser": {
-      const current = checkExists(state);
-      checkVersion(current, command.expectedVersion);
+    case "CreateUser":
+      return { type: "UserCreated", state: created("user", state, command.id, command.fields, command.now) };
+    case "UpdateUser":
       return {
-        type: "UserDeleted",
-        state: { ...current, version: current.version + 1, updatedAt: command.now, deleted: true },
+        type: "UserUpdated",
+        state: changed("user", state, command.expectedVersion, command.patch, command.now),
       };
-    }
+    case "DeleteUser":
+      return { type: "UserDeleted", state: removed("user", state, command.expectedVersion, command.now) };
     default: {
       const unknown: never = command;
       throw new DomainError("invalid_input", `unknown command ${JSON.stringify(unknown)}`);

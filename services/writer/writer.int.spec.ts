@@ -13,7 +13,7 @@ import { DomainError } from "../../shared/errors.ts";
 import { EventEnvelope, topicFor } from "../../shared/events.ts";
 import { kafkaClient } from "../../shared/kafka.ts";
 import type { WriterDeps } from "../../shared/tiers.ts";
-import { readWholeTopic } from "../../tests/support/kafka.ts";
+import { deleteGroups, readWholeTopic } from "../../tests/support/kafka.ts";
 import { cleanUp, eventually, testConfig, testLog } from "../../tests/support/system.ts";
 import { startWriter, type Writer } from "./writer.ts";
 
@@ -36,7 +36,7 @@ after(async () => {
   await replica?.stop();
   await writer?.stop();
   await sql?.end({ timeout: 5 });
-  await deleteGroups(verifyGroups);
+  await deleteGroups(kafka, verifyGroups);
   await cleanUp(config);
 });
 
@@ -101,23 +101,6 @@ interface Received {
   key: string;
   envelope: EventEnvelope;
   headers: Record<string, string>;
-}
-
-/** Deletes the given consumer groups; one that the broker already forgot is fine. */
-async function deleteGroups(groups: string[]): Promise<void> {
-  if (groups.length === 0) return;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.deleteGroups(groups).catch((error: unknown) => {
-      const reports = (error as { groups?: { error?: { code?: number } }[] }).groups ?? [];
-      // 69 = GROUP_ID_NOT_FOUND: an empty group without offsets may be gone already.
-      const onlyMissing = reports.length > 0 && reports.every((r) => r.error === undefined || r.error.code === 69);
-      if (!onlyMissing) throw error;
-    });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /**

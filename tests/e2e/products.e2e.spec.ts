@@ -3,7 +3,7 @@
 // gRPC -> HTTP. Runs against its own isolated system, or against E2E_GATEWAY_URL (the compose run).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { callJson, type Json } from "../support/http.ts";
+import { callJson, deleteOnceListed, type Json } from "../support/http.ts";
 import { eventually, runId, startSystem, type TestSystem } from "../support/system.ts";
 
 let system: TestSystem | undefined;
@@ -156,28 +156,12 @@ describe("search", () => {
       ids.push(id);
     }
     const doomed = await create({ name: "Widget Doomed", tags: [searchTag] });
-    // Listed first, so that "gone" below means deleted, not yet created.
-    await eventually(
-      "the product to be deleted to be listed",
-      async () => {
-        const page = await call("GET", `/api/v1/products?tag=${searchTag}&limit=100`);
-        return page.status === 200 && (page.body.items as { id: string }[]).some((item) => item.id === doomed.id)
-          ? true
-          : undefined;
-      },
-      30_000,
-    );
-    assert.equal((await call("DELETE", `/api/v1/products/${doomed.id}`)).status, 204);
-    await eventually(
-      "every product to be searchable and the deleted one gone",
-      async () => {
-        const page = await call("GET", `/api/v1/products?tag=${searchTag}&limit=100`);
-        if (page.status !== 200) return undefined;
-        const items = page.body.items as { id: string }[];
-        return items.length === 56 && !items.some((item) => item.id === doomed.id) ? true : undefined;
-      },
-      30_000,
-    );
+    await deleteOnceListed(base, {
+      listing: `/api/v1/products?tag=${searchTag}&limit=100`,
+      path: `/api/v1/products/${doomed.id}`,
+      id: doomed.id,
+      expected: 56,
+    });
   });
 
   const search = async (query: string) => {

@@ -5,7 +5,7 @@
 // list queries are narrowed to it, so a shared gateway never confuses two runs.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { callJson, type Json } from "../support/http.ts";
+import { callJson, deleteOnceListed, type Json } from "../support/http.ts";
 import { eventually, runId, startSystem, type TestSystem } from "../support/system.ts";
 
 let system: TestSystem | undefined;
@@ -213,28 +213,12 @@ describe("list", () => {
       byName.set(first, id);
     }
     const doomed = await create({ name: `Zoe Doomed ${tag}`, email: `${group}99.doomed@example.com` });
-    // Listed first, so that "gone" below means deleted, not yet created.
-    await eventually(
-      "the user to be deleted to be listed",
-      async () => {
-        const page = await call("GET", `/api/v1/users?q=${group}&limit=100`);
-        return page.status === 200 && (page.body.items as { id: string }[]).some((item) => item.id === doomed.id)
-          ? true
-          : undefined;
-      },
-      30_000,
-    );
-    assert.equal((await call("DELETE", `/api/v1/users/${doomed.id}`)).status, 204);
-    await eventually(
-      "every user to be listed and the deleted one gone",
-      async () => {
-        const page = await call("GET", `/api/v1/users?q=${group}&limit=100`);
-        if (page.status !== 200) return undefined;
-        const items = page.body.items as { id: string }[];
-        return items.length === 25 && !items.some((item) => item.id === doomed.id) ? true : undefined;
-      },
-      30_000,
-    );
+    await deleteOnceListed(base, {
+      listing: `/api/v1/users?q=${group}&limit=100`,
+      path: `/api/v1/users/${doomed.id}`,
+      id: doomed.id,
+      expected: 25,
+    });
   });
 
   const list = async (query: string) => {

@@ -1,4 +1,5 @@
-// Reading a topic whole in the tests, so that a message published twice would be read twice.
+// Reading a topic whole in the tests, so that a message published twice would be read twice, and
+// deleting the consumer groups that did the reading.
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
 import { headerStrings } from "../../shared/kafka.ts";
 import { eventually } from "./system.ts";
@@ -55,4 +56,21 @@ export async function readWholeTopic(kafka: KafkaJS.Kafka, topic: string, groupI
     await consumer.disconnect();
   }
   return received;
+}
+
+/** Deletes the given consumer groups; one that the broker already forgot is fine. */
+export async function deleteGroups(kafka: KafkaJS.Kafka, groups: string[]): Promise<void> {
+  if (groups.length === 0) return;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups(groups).catch((error: unknown) => {
+      const reports = (error as { groups?: { error?: { code?: number } }[] }).groups ?? [];
+      // 69 = GROUP_ID_NOT_FOUND: an empty group without offsets may be gone already.
+      const onlyMissing = reports.length > 0 && reports.every((r) => r.error === undefined || r.error.code === 69);
+      if (!onlyMissing) throw error;
+    });
+  } finally {
+    await admin.disconnect();
+  }
 }
