@@ -6,7 +6,7 @@
 //   reset              down, then wipe the data
 //   logs <server> [n]  the last n lines (default 100) of a server's log
 import fs from "node:fs";
-import { loadConfig } from "../shared/config.ts";
+import { loadConfig } from "#shared/platform/config.ts";
 import { InfraError } from "./process.ts";
 import { down, formatRow, logFile, reset, SERVERS, status, up } from "./stack.ts";
 

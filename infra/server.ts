@@ -1,6 +1,6 @@
 // What the infra script knows of each server of the local stack.
 import path from "node:path";
-import type { Config } from "../shared/config.ts";
+import type { Config } from "#shared/platform/config.ts";
 
 export interface ServerContext {
   config: Config;

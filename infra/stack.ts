@@ -2,7 +2,7 @@
 // independent), report their state, stop them. Used by `npm run infra`, `npm start` and `npm test`.
 import fs from "node:fs";
 import path from "node:path";
-import type { Config } from "../shared/config.ts";
+import type { Config } from "#shared/platform/config.ts";
 import { ferretdbServer } from "./ferretdb/ferretdb.ts";
 import { jaegerServer } from "./jaeger/jaeger.ts";
 import { kafkaServer } from "./kafka/kafka.ts";

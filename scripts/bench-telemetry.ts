@@ -12,11 +12,11 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import { MongoClient } from "mongodb";
 import postgres from "postgres";
-import { COLLECTION } from "../functions/products/product-read-model.ts";
-import { formatRow, status, up } from "../infra/stack.ts";
-import { type Config, ConfigError, loadConfig } from "../shared/config.ts";
-import { processEnv, type ServiceProcess, spawnService, waitReady } from "../tests/support/processes.ts";
-import { cleanUp, eventually, runId } from "../tests/support/system.ts";
+import { COLLECTION } from "#functions/products/product-read-model.ts";
+import { formatRow, status, up } from "#infra/stack.ts";
+import { type Config, ConfigError, loadConfig } from "#shared/platform/config.ts";
+import { processEnv, type ServiceProcess, spawnService, waitReady } from "#tests/support/processes.ts";
+import { cleanUp, eventually, runId } from "#tests/support/system.ts";
 
 const say = (line: string) => console.log(`[bench] ${line}`);
 

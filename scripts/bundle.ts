@@ -3,9 +3,9 @@
 //
 // The four are built together, with code splitting: what the preload and a service share (telemetry
 // setup, config) lands in shared chunks, dist/chunk-<hash>.js, which Node loads once. Bundled
-// separately, each file would carry its own copy of shared/telemetry/setup.ts, and the service's copy
+// separately, each file would carry its own copy of shared/platform/telemetry/setup.ts, and the service's copy
 // would never see the telemetry the preload started (its /metrics would be empty). The chunks sit
-// beside the entries, so import.meta.dirname is dist/ in every file, as shared/config.ts expects.
+// beside the entries, so import.meta.dirname is dist/ in every file, as shared/platform/config.ts expects.
 //
 // Native and instrumented packages stay external and are installed beside the bundle: a native
 // addon cannot be inlined, and OpenTelemetry instrumentation patches modules as they are loaded,
@@ -55,7 +55,7 @@ export function outputFile(service: Service, outDir = path.join(root, "dist")): 
 }
 
 /** The telemetry preload every service is started with (services/launch.ts does the same unbundled). */
-export const PRELOAD_ENTRY = path.join(root, "shared", "telemetry", "preload.ts");
+export const PRELOAD_ENTRY = path.join(root, "shared", "platform", "telemetry", "preload.ts");
 
 export function preloadFile(outDir = path.join(root, "dist")): string {
   return path.join(outDir, "preload.js");

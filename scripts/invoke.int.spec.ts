@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { after, test } from "node:test";
-import { cleanUp, freePort, runId, testConfig, testEnv } from "../tests/support/system.ts";
+import { cleanUp, freePort, runId, testConfig, testEnv } from "#tests/support/system.ts";
 
 const script = path.join(import.meta.dirname, "invoke.ts");
 const env = testEnv("invoke");

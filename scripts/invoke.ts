@@ -1,15 +1,15 @@
 // `npm run invoke -- <Function> '<json>'` runs one function's handler directly against the local
 // stack (no gateway, no gRPC): a command writes its row and outbox event (a running writer's relay
 // publishes it), a query reads the read model and cache. `--list` lists the functions.
-import { allFunctions } from "../functions/registry.ts";
-import { connectReaderDeps } from "../services/reader/reader.ts";
-import { connectWriterDeps } from "../services/writer/writer.ts";
-import { ConfigError, loadConfig } from "../shared/config.ts";
-import { describeError, isDependencyDown } from "../shared/dependency-errors.ts";
-import { DomainError } from "../shared/errors.ts";
-import type { AnyFunction } from "../shared/function.ts";
-import { createLog } from "../shared/log.ts";
-import { problemFor } from "../shared/problem.ts";
+import { allFunctions } from "#functions/registry.ts";
+import { connectReaderDeps } from "#services/reader/reader.ts";
+import { connectWriterDeps } from "#services/writer/writer.ts";
+import { ConfigError, loadConfig } from "#shared/platform/config.ts";
+import { describeError, isDependencyDown } from "#shared/platform/dependency-errors.ts";
+import { DomainError } from "#shared/platform/errors.ts";
+import { createLog } from "#shared/platform/log.ts";
+import type { AnyFunction } from "#shared/transport/function.ts";
+import { problemFor } from "#shared/transport/problem.ts";
 
 const usage = "usage: npm run invoke -- <Function> '<json input>'   |   npm run invoke -- --list";
 const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase();

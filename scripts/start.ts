@@ -4,9 +4,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
-import { formatRow, up } from "../infra/stack.ts";
-import { serviceArgs } from "../services/launch.ts";
-import { ConfigError, loadConfig } from "../shared/config.ts";
+import { formatRow, up } from "#infra/stack.ts";
+import { serviceArgs } from "#services/launch.ts";
+import { ConfigError, loadConfig } from "#shared/platform/config.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const say = (line: string) => console.log(`[start] ${line}`);

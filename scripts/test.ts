@@ -1,14 +1,14 @@
 // `npm test`: brings up the local stack, then runs every test with node:test in one run, unit
-// first, then integration, then end to end. Test files find the stack through shared/config.ts and
+// first, then integration, then end to end. Test files find the stack through shared/platform/config.ts and
 // isolate their data by CQRS_TEST_RUN_ID. Extra arguments narrow the run to files whose path
 // contains one of them (e.g. `npm test -- products`).
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { ensureCommand } from "../infra/apt.ts";
-import { down, formatRow, up } from "../infra/stack.ts";
-import { loadConfig } from "../shared/config.ts";
+import { ensureCommand } from "#infra/apt.ts";
+import { down, formatRow, up } from "#infra/stack.ts";
+import { loadConfig } from "#shared/platform/config.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const say = (line: string) => console.log(`[test] ${line}`);

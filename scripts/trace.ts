@@ -5,7 +5,7 @@
 // The parsing, tree and formatting are exported for the tests (and for tests that assert on traces).
 import { parseArgs, styleText } from "node:util";
 import * as v from "valibot";
-import { ConfigError, loadConfig } from "../shared/config.ts";
+import { ConfigError, loadConfig } from "#shared/platform/config.ts";
 
 // Jaeger's JSON (the v1 query API, which Jaeger v2 still serves): times and durations in microseconds.
 const TagSchema = v.object({

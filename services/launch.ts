@@ -9,7 +9,7 @@ export type ServiceName = "gateway" | "writer" | "reader";
 export function serviceArgs(name: ServiceName): string[] {
   return [
     "--import",
-    path.join(root, "shared", "telemetry", "preload.ts"),
+    path.join(root, "shared", "platform", "telemetry", "preload.ts"),
     path.join(root, "services", name, "main.ts"),
   ];
 }

@@ -1,6 +1,6 @@
 // Runs one service as a process: load config, start, stop cleanly on SIGINT/SIGTERM.
-import { type Config, ConfigError, loadConfig } from "../shared/config.ts";
-import { createLog, type Log } from "../shared/log.ts";
+import { type Config, ConfigError, loadConfig } from "#shared/platform/config.ts";
+import { createLog, type Log } from "#shared/platform/log.ts";
 
 export function runService(
   name: string,

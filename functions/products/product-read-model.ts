@@ -1,10 +1,10 @@
 // The product read model in MongoDB and its projection from product-events: one document per
-// product, version-guarded, tombstones for deletes (shared/versioned-projection.ts).
+// product, version-guarded, tombstones for deletes (shared/read-side/versioned-projection.ts).
 import type { Collection, Db } from "mongodb";
 import * as v from "valibot";
-import type { Product } from "../../proto/gen/reader/v1/reader.ts";
-import { normalise, wordPrefixes } from "../../shared/text.ts";
-import { versionedProjection } from "../../shared/versioned-projection.ts";
+import type { Product } from "#proto/gen/reader/v1/reader.ts";
+import { normalise, wordPrefixes } from "#shared/read-side/text.ts";
+import { versionedProjection } from "#shared/read-side/versioned-projection.ts";
 import { AGGREGATE } from "./product.ts";
 
 export const COLLECTION = "products";

@@ -1,10 +1,10 @@
 // The writer's side of the product aggregate: how its row is loaded and saved, and what a taken sku
-// means; shared/aggregate-store.ts runs the command (lock, decide, row + outbox in one transaction).
+// means; shared/write-side/aggregate-store.ts runs the command (lock, decide, row + outbox in one transaction).
 import { eq } from "drizzle-orm";
-import { runCommand } from "../../shared/aggregate-store.ts";
-import { products } from "../../shared/db/schema.ts";
-import { conflict } from "../../shared/errors.ts";
-import type { WriterDeps, WriterTx } from "../../shared/tiers.ts";
+import { conflict } from "#shared/platform/errors.ts";
+import type { WriterDeps, WriterTx } from "#shared/transport/tiers.ts";
+import { runCommand } from "#shared/write-side/aggregate-store.ts";
+import { products } from "#shared/write-side/db/schema.ts";
 import { AGGREGATE, decide, eventData, type ProductCommand, type ProductState } from "./product.ts";
 
 async function load(tx: WriterTx, id: string): Promise<ProductState | undefined> {

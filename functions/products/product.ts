@@ -2,10 +2,10 @@
 // (emmett's decide/evolve): given the current state and a command, which event happens, or which
 // domain error. No I/O here; the handlers load state and persist what `decide` returns.
 import * as v from "valibot";
-import type { Product } from "../../proto/gen/reader/v1/reader.ts";
-import { DomainError } from "../../shared/errors.ts";
-import { changed, created, type Lifecycle, removed } from "../../shared/lifecycle.ts";
-import { storableText } from "../../shared/validation.ts";
+import type { Product } from "#proto/gen/reader/v1/reader.ts";
+import { DomainError } from "#shared/platform/errors.ts";
+import { storableText } from "#shared/transport/validation.ts";
+import { changed, created, type Lifecycle, removed } from "#shared/write-side/lifecycle.ts";
 
 export const AGGREGATE = "product";
 

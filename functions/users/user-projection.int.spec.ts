@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { v7 as uuidv7 } from "uuid";
-import { connectReaderDeps } from "../../services/reader/reader.ts";
-import { DomainError } from "../../shared/errors.ts";
-import { type EventEnvelope, SCHEMA_VERSION } from "../../shared/events.ts";
-import { PoisonMessage } from "../../shared/projection.ts";
-import type { ReaderDeps } from "../../shared/tiers.ts";
-import { cleanUp, testConfig, testLog } from "../../tests/support/system.ts";
+import { connectReaderDeps } from "#services/reader/reader.ts";
+import { DomainError } from "#shared/platform/errors.ts";
+import { type EventEnvelope, SCHEMA_VERSION } from "#shared/platform/events.ts";
+import { PoisonMessage } from "#shared/read-side/projection.ts";
+import type { ReaderDeps } from "#shared/transport/tiers.ts";
+import { cleanUp, testConfig, testLog } from "#tests/support/system.ts";
 import { getUser } from "./get-user/get-user.ts";
 import { listUsers } from "./list-users/list-users.ts";
 import { eventData, type UserEventType, type UserState } from "./user.ts";

@@ -1,12 +1,12 @@
 // The user read model in MongoDB and its projection from user-events: one document per user,
-// version-guarded, tombstones for deletes (shared/versioned-projection.ts). No unique index on
+// version-guarded, tombstones for deletes (shared/read-side/versioned-projection.ts). No unique index on
 // the email here: uniqueness is the writer's job, and a read model applying events of two users in
 // another order than they committed (different partitions) would otherwise refuse a valid state.
 import type { Collection, Db } from "mongodb";
 import * as v from "valibot";
-import type { User } from "../../proto/gen/reader/v1/reader.ts";
-import { normalise, wordPrefixes } from "../../shared/text.ts";
-import { versionedProjection } from "../../shared/versioned-projection.ts";
+import type { User } from "#proto/gen/reader/v1/reader.ts";
+import { normalise, wordPrefixes } from "#shared/read-side/text.ts";
+import { versionedProjection } from "#shared/read-side/versioned-projection.ts";
 import { AGGREGATE } from "./user.ts";
 
 export const COLLECTION = "users";

@@ -1,12 +1,12 @@
 // The writer's side of the user aggregate: how its row is loaded and saved, and what a taken email
-// means; shared/aggregate-store.ts runs the command (lock, decide, row + outbox). Email uniqueness among live
+// means; shared/write-side/aggregate-store.ts runs the command (lock, decide, row + outbox). Email uniqueness among live
 // users is the partial unique index users_email_live_idx on lower(email): of two concurrent commands
 // claiming one address, the second waits for the first to commit and then fails with a 409.
 import { eq } from "drizzle-orm";
-import { runCommand } from "../../shared/aggregate-store.ts";
-import { users } from "../../shared/db/schema.ts";
-import { conflict } from "../../shared/errors.ts";
-import type { WriterDeps, WriterTx } from "../../shared/tiers.ts";
+import { conflict } from "#shared/platform/errors.ts";
+import type { WriterDeps, WriterTx } from "#shared/transport/tiers.ts";
+import { runCommand } from "#shared/write-side/aggregate-store.ts";
+import { users } from "#shared/write-side/db/schema.ts";
 import { AGGREGATE, decide, eventData, type UserCommand, type UserState } from "./user.ts";
 
 async function load(tx: WriterTx, id: string): Promise<UserState | undefined> {

@@ -3,10 +3,10 @@
 // error. No I/O here. Email uniqueness is not decided here: it needs every other user, so the
 // writer's partial unique index on lower(email) among live users enforces it (user-store.ts).
 import * as v from "valibot";
-import type { User } from "../../proto/gen/reader/v1/reader.ts";
-import { DomainError } from "../../shared/errors.ts";
-import { changed, created, type Lifecycle, removed } from "../../shared/lifecycle.ts";
-import { storableText } from "../../shared/validation.ts";
+import type { User } from "#proto/gen/reader/v1/reader.ts";
+import { DomainError } from "#shared/platform/errors.ts";
+import { storableText } from "#shared/transport/validation.ts";
+import { changed, created, type Lifecycle, removed } from "#shared/write-side/lifecycle.ts";
 
 export const AGGREGATE = "user";
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as v from "valibot";
-import { DomainError, type ErrorCode } from "../../shared/errors.ts";
+import { DomainError, type ErrorCode } from "#shared/platform/errors.ts";
 import { CreateUserBody } from "./create-user/create-user.ts";
 import { UpdateUserBody } from "./update-user/update-user.ts";
 import { decide, EMAIL_MAX, eventData, fields, type UserFields, type UserState } from "./user.ts";

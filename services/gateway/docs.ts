@@ -1,5 +1,5 @@
 // The API's documentation, served by the gateway itself: GET /openapi.json (built once, at start,
-// from the functions' own schemas: shared/openapi.ts) and GET /docs, Swagger UI from the pinned
+// from the functions' own schemas: shared/transport/openapi.ts) and GET /docs, Swagger UI from the pinned
 // swagger-ui-dist package. Every script, style and image the page loads comes from this gateway,
 // and its Content-Security-Policy says so, so the page works on a machine with no way out.
 //
@@ -9,9 +9,9 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Hono } from "hono";
-import { notFound } from "../../shared/errors.ts";
-import type { AnyFunction } from "../../shared/function.ts";
-import { buildOpenApi } from "../../shared/openapi.ts";
+import { notFound } from "#shared/platform/errors.ts";
+import type { AnyFunction } from "#shared/transport/function.ts";
+import { buildOpenApi } from "#shared/transport/openapi.ts";
 
 /** The files of swagger-ui-dist the page uses (and their source maps), by name: nothing else is served. */
 const ASSETS: Record<string, string> = {

@@ -6,9 +6,9 @@ import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import type { Hono } from "hono";
 import * as v from "valibot";
-import { ReaderServiceService } from "../../proto/gen/reader/v1/reader.ts";
-import { WriterServiceService } from "../../proto/gen/writer/v1/writer.ts";
-import { connectClient, listen } from "../../shared/grpc.ts";
+import { ReaderServiceService } from "#proto/gen/reader/v1/reader.ts";
+import { WriterServiceService } from "#proto/gen/writer/v1/writer.ts";
+import { connectClient, listen } from "#shared/transport/grpc.ts";
 import { gatewayApp } from "./gateway.ts";
 
 const ID = "01890f4e-7b7a-7cc0-8b6e-3c2f1a9d4e51";

@@ -2,18 +2,18 @@
 // and the query functions served over gRPC.
 import * as grpc from "@grpc/grpc-js";
 import { MongoClient } from "mongodb";
-import { projections, readerFunctions } from "../../functions/registry.ts";
-import { connectCache } from "../../shared/cache.ts";
-import type { Config } from "../../shared/config.ts";
-import { topicFor } from "../../shared/events.ts";
-import { listen } from "../../shared/grpc.ts";
-import { healthRoutes, serveHttp } from "../../shared/health.ts";
-import { kafkaClient } from "../../shared/kafka.ts";
-import type { Log } from "../../shared/log.ts";
-import { type ProjectionRunner, startProjections } from "../../shared/projection-consumer.ts";
-import { observeConsumerLag } from "../../shared/telemetry/lag-metrics.ts";
-import { metricsRoutes } from "../../shared/telemetry/metrics.ts";
-import type { ReaderDeps } from "../../shared/tiers.ts";
+import { projections, readerFunctions } from "#functions/registry.ts";
+import type { Config } from "#shared/platform/config.ts";
+import { topicFor } from "#shared/platform/events.ts";
+import { healthRoutes, serveHttp } from "#shared/platform/health.ts";
+import { kafkaClient } from "#shared/platform/kafka.ts";
+import type { Log } from "#shared/platform/log.ts";
+import { observeConsumerLag } from "#shared/platform/telemetry/lag-metrics.ts";
+import { metricsRoutes } from "#shared/platform/telemetry/metrics.ts";
+import { connectCache } from "#shared/read-side/cache.ts";
+import { type ProjectionRunner, startProjections } from "#shared/read-side/projection-consumer.ts";
+import { listen } from "#shared/transport/grpc.ts";
+import type { ReaderDeps } from "#shared/transport/tiers.ts";
 
 export interface Reader {
   grpcPort: number;

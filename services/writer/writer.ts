@@ -5,19 +5,19 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { v7 as uuidv7 } from "uuid";
-import { writerFunctions } from "../../functions/registry.ts";
-import type { Config } from "../../shared/config.ts";
-import * as schema from "../../shared/db/schema.ts";
-import { listen } from "../../shared/grpc.ts";
-import { healthRoutes, serveHttp } from "../../shared/health.ts";
-import { deleteExpiredKeys, idempotency } from "../../shared/idempotency.ts";
-import { connectProducer, kafkaClient } from "../../shared/kafka.ts";
-import type { Log } from "../../shared/log.ts";
-import { startRelay } from "../../shared/outbox-relay.ts";
-import { observeOutboxBacklog } from "../../shared/telemetry/lag-metrics.ts";
-import { metricsRoutes } from "../../shared/telemetry/metrics.ts";
-import { tracedSql } from "../../shared/telemetry/postgres-spans.ts";
-import type { WriterDeps } from "../../shared/tiers.ts";
+import { writerFunctions } from "#functions/registry.ts";
+import type { Config } from "#shared/platform/config.ts";
+import { healthRoutes, serveHttp } from "#shared/platform/health.ts";
+import { connectProducer, kafkaClient } from "#shared/platform/kafka.ts";
+import type { Log } from "#shared/platform/log.ts";
+import { observeOutboxBacklog } from "#shared/platform/telemetry/lag-metrics.ts";
+import { metricsRoutes } from "#shared/platform/telemetry/metrics.ts";
+import { listen } from "#shared/transport/grpc.ts";
+import type { WriterDeps } from "#shared/transport/tiers.ts";
+import * as schema from "#shared/write-side/db/schema.ts";
+import { deleteExpiredKeys, idempotency } from "#shared/write-side/idempotency.ts";
+import { startRelay } from "#shared/write-side/outbox-relay.ts";
+import { tracedSql } from "#shared/write-side/postgres-spans.ts";
 
 /** Creates the database named in `url` if it does not exist (a fresh compose volume, a test run). */
 export async function ensureDatabase(url: string): Promise<void> {

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { bundle, outputFile, preloadFile, SERVICES, type Service } from "../../scripts/bundle.ts";
-import { loadConfig } from "../../shared/config.ts";
+import { bundle, outputFile, preloadFile, SERVICES, type Service } from "#scripts/bundle.ts";
+import { loadConfig } from "#shared/platform/config.ts";
 import {
   type ProcessSystemEnv,
   processEnv,

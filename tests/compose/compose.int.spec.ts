@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as v from "valibot";
-import { SERVICE_ENV } from "../../shared/config.ts";
+import { SERVICE_ENV } from "#shared/platform/config.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const composeFile = path.join(root, "compose.yaml");

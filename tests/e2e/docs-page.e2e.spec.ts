@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { allFunctions } from "../../functions/registry.ts";
+import { allFunctions } from "#functions/registry.ts";
 import { runId, startSystem, type TestSystem } from "../support/system.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
-import { allFunctions } from "../../functions/registry.ts";
-import { gatewayApp } from "../../services/gateway/gateway.ts";
-import { connectClient } from "../../shared/grpc.ts";
-import { buildOpenApi, type OpenApiDocument, type OperationObject } from "../../shared/openapi.ts";
+import { allFunctions } from "#functions/registry.ts";
+import { gatewayApp } from "#services/gateway/gateway.ts";
+import { connectClient } from "#shared/transport/grpc.ts";
+import { buildOpenApi, type OpenApiDocument, type OperationObject } from "#shared/transport/openapi.ts";
 import { eventually, runId, startSystem, type TestSystem } from "../support/system.ts";
 
 let system: TestSystem | undefined;

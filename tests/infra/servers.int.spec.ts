@@ -1,5 +1,5 @@
 // Proves that every server of the shared local stack answers the client library the services use,
-// at the address shared/config.ts gives, and behaves as the services rely on:
+// at the address shared/platform/config.ts gives, and behaves as the services rely on:
 //   - PostgreSQL: a committed transaction is kept, a transaction that throws is rolled back;
 //   - Redis: a key set with a TTL reads back and carries that TTL;
 //   - Kafka: an idempotent producer's keyed messages with headers reach a consumer group intact,
@@ -18,7 +18,7 @@ import { NodeTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trac
 import { type Collection, MongoClient, MongoServerError } from "mongodb";
 import postgres from "postgres";
 import { createClient } from "redis";
-import { loadConfig } from "../../shared/config.ts";
+import { loadConfig } from "#shared/platform/config.ts";
 
 const config = loadConfig();
 const runId = process.env.CQRS_TEST_RUN_ID ?? "local";

@@ -1,7 +1,7 @@
 // Reading a topic whole in the tests, so that a message published twice would be read twice, and
 // deleting the consumer groups that did the reading.
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
-import { headerStrings } from "../../shared/kafka.ts";
+import { headerStrings } from "#shared/platform/kafka.ts";
 import { eventually } from "./system.ts";
 
 export interface TopicMessage {

@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
-import { type ServiceName, serviceArgs } from "../../services/launch.ts";
+import { type ServiceName, serviceArgs } from "#services/launch.ts";
 import { eventually, freePort, testEnv } from "./system.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");

@@ -5,13 +5,13 @@ import net from "node:net";
 import { MongoClient } from "mongodb";
 import postgres from "postgres";
 import { createClient } from "redis";
-import { type Gateway, startGateway } from "../../services/gateway/gateway.ts";
-import { type Reader, startReader } from "../../services/reader/reader.ts";
-import { startWriter, type Writer } from "../../services/writer/writer.ts";
-import { type Config, loadConfig } from "../../shared/config.ts";
-import { deadLetterTopicFor, topicFor } from "../../shared/events.ts";
-import { kafkaClient } from "../../shared/kafka.ts";
-import { createLog, type Log } from "../../shared/log.ts";
+import { type Gateway, startGateway } from "#services/gateway/gateway.ts";
+import { type Reader, startReader } from "#services/reader/reader.ts";
+import { startWriter, type Writer } from "#services/writer/writer.ts";
+import { type Config, loadConfig } from "#shared/platform/config.ts";
+import { deadLetterTopicFor, topicFor } from "#shared/platform/events.ts";
+import { kafkaClient } from "#shared/platform/kafka.ts";
+import { createLog, type Log } from "#shared/platform/log.ts";
 
 export const runId = (process.env.CQRS_TEST_RUN_ID ?? `local${process.pid}`).toLowerCase().replace(/[^a-z0-9]/g, "");
 

@@ -9,8 +9,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import * as v from "valibot";
-import type { ServiceName } from "../../services/launch.ts";
-import { loadConfig } from "../../shared/config.ts";
+import type { ServiceName } from "#services/launch.ts";
+import { loadConfig } from "#shared/platform/config.ts";
 import { processEnv, type ServiceProcess, spawnService, waitReady } from "../support/processes.ts";
 import { cleanUp, eventually } from "../support/system.ts";
 

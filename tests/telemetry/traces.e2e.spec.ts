@@ -14,10 +14,10 @@ import {
   serviceOf,
   spanKind,
   tagValue,
-} from "../../scripts/trace.ts";
-import type { ServiceName } from "../../services/launch.ts";
-import { type Config, loadConfig } from "../../shared/config.ts";
-import { topicFor } from "../../shared/events.ts";
+} from "#scripts/trace.ts";
+import type { ServiceName } from "#services/launch.ts";
+import { type Config, loadConfig } from "#shared/platform/config.ts";
+import { topicFor } from "#shared/platform/events.ts";
 import { processEnv, type ServiceProcess, spawnService, waitReady } from "../support/processes.ts";
 import { cleanUp, eventually, runId } from "../support/system.ts";
 

@@ -6,9 +6,9 @@ import {
   type DeleteProductRequest,
   type DeleteProductResponse,
   WriterServiceService,
-} from "../../../proto/gen/writer/v1/writer.ts";
-import { defineFunction } from "../../../shared/function.ts";
-import { etag, idParam, versionHeader } from "../../../shared/http.ts";
+} from "#proto/gen/writer/v1/writer.ts";
+import { defineFunction } from "#shared/transport/function.ts";
+import { etag, idParam, versionHeader } from "#shared/transport/http.ts";
 import { Id, TAG, Version } from "../product.ts";
 import { execute } from "../product-store.ts";
 

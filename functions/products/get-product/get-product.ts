@@ -1,17 +1,13 @@
 // GetProduct: GET /api/v1/products/{id} -> 200 product with ETag, read through the cache
-// (shared/read-one.ts). X-Min-Version waits, bounded, for the projection to reach that version (503
+// (shared/read-side/read-one.ts). X-Min-Version waits, bounded, for the projection to reach that version (503
 // past the bound); If-None-Match with the current version is a 304.
 import { Hono } from "hono";
 import * as v from "valibot";
-import {
-  type GetProductRequest,
-  type GetProductResponse,
-  ReaderServiceService,
-} from "../../../proto/gen/reader/v1/reader.ts";
-import { notFound } from "../../../shared/errors.ts";
-import { defineFunction } from "../../../shared/function.ts";
-import { conditionalItem, countHeader, idParam } from "../../../shared/http.ts";
-import { readOne } from "../../../shared/read-one.ts";
+import { type GetProductRequest, type GetProductResponse, ReaderServiceService } from "#proto/gen/reader/v1/reader.ts";
+import { notFound } from "#shared/platform/errors.ts";
+import { readOne } from "#shared/read-side/read-one.ts";
+import { defineFunction } from "#shared/transport/function.ts";
+import { conditionalItem, countHeader, idParam } from "#shared/transport/http.ts";
 import { Id, ProductSchema, TAG, Version } from "../product.ts";
 import { CACHE_KIND, products, toProduct } from "../product-read-model.ts";
 

@@ -1,6 +1,6 @@
 // SearchProducts: GET /api/v1/products?q=&tag=&minPriceCents=&maxPriceCents=&sort=&limit=&cursor=
 // -> 200 {items, nextCursor}. Straight from the read model (search results are not cached), keyset
-// paginated (shared/keyset.ts): every product is listed exactly once across pages.
+// paginated (shared/read-side/keyset.ts): every product is listed exactly once across pages.
 import { Hono } from "hono";
 import type { Filter } from "mongodb";
 import * as v from "valibot";
@@ -8,13 +8,13 @@ import {
   ReaderServiceService,
   type SearchProductsRequest,
   type SearchProductsResponse,
-} from "../../../proto/gen/reader/v1/reader.ts";
-import { defineFunction } from "../../../shared/function.ts";
-import { IntegerString, queryObject } from "../../../shared/http.ts";
-import { CURSOR_MESSAGE, Cursor, keyset, Limit, type SortOf } from "../../../shared/keyset.ts";
-import { queryPrefixes } from "../../../shared/text.ts";
-import { fieldsOnly, parseInput, storableText } from "../../../shared/validation.ts";
-import type { ReadModelDoc } from "../../../shared/versioned-projection.ts";
+} from "#proto/gen/reader/v1/reader.ts";
+import { CURSOR_MESSAGE, Cursor, keyset, Limit, type SortOf } from "#shared/read-side/keyset.ts";
+import { queryPrefixes } from "#shared/read-side/text.ts";
+import type { ReadModelDoc } from "#shared/read-side/versioned-projection.ts";
+import { defineFunction } from "#shared/transport/function.ts";
+import { IntegerString, queryObject } from "#shared/transport/http.ts";
+import { fieldsOnly, parseInput, storableText } from "#shared/transport/validation.ts";
 import { fields, ProductSchema, TAG } from "../product.ts";
 import { products, toProduct } from "../product-read-model.ts";
 

@@ -5,11 +5,11 @@ import {
   type UpdateProductRequest,
   type UpdateProductResponse,
   WriterServiceService,
-} from "../../../proto/gen/writer/v1/writer.ts";
-import { defineFunction } from "../../../shared/function.ts";
-import { etag, idParam, versionHeader } from "../../../shared/http.ts";
-import { readJson } from "../../../shared/problem.ts";
-import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
+} from "#proto/gen/writer/v1/writer.ts";
+import { defineFunction } from "#shared/transport/function.ts";
+import { etag, idParam, versionHeader } from "#shared/transport/http.ts";
+import { readJson } from "#shared/transport/problem.ts";
+import { fieldsOnly, parseInput } from "#shared/transport/validation.ts";
 import { fields, Id, type ProductFields, ProductVersion, TAG, Version } from "../product.ts";
 import { execute } from "../product-store.ts";
 

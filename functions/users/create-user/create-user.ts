@@ -2,15 +2,11 @@
 // live user has this email, compared case-insensitively.
 import { Hono } from "hono";
 import * as v from "valibot";
-import {
-  type CreateUserRequest,
-  type CreateUserResponse,
-  WriterServiceService,
-} from "../../../proto/gen/writer/v1/writer.ts";
-import { defineFunction } from "../../../shared/function.ts";
-import { etag } from "../../../shared/http.ts";
-import { readJson } from "../../../shared/problem.ts";
-import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
+import { type CreateUserRequest, type CreateUserResponse, WriterServiceService } from "#proto/gen/writer/v1/writer.ts";
+import { defineFunction } from "#shared/transport/function.ts";
+import { etag } from "#shared/transport/http.ts";
+import { readJson } from "#shared/transport/problem.ts";
+import { fieldsOnly, parseInput } from "#shared/transport/validation.ts";
 import { fields, TAG, UserVersion } from "../user.ts";
 import { execute } from "../user-store.ts";
 

@@ -3,13 +3,9 @@
 // cannot revive it.
 import { Hono } from "hono";
 import * as v from "valibot";
-import {
-  type DeleteUserRequest,
-  type DeleteUserResponse,
-  WriterServiceService,
-} from "../../../proto/gen/writer/v1/writer.ts";
-import { defineFunction } from "../../../shared/function.ts";
-import { etag, idParam, versionHeader } from "../../../shared/http.ts";
+import { type DeleteUserRequest, type DeleteUserResponse, WriterServiceService } from "#proto/gen/writer/v1/writer.ts";
+import { defineFunction } from "#shared/transport/function.ts";
+import { etag, idParam, versionHeader } from "#shared/transport/http.ts";
 import { Id, TAG, Version } from "../user.ts";
 import { execute } from "../user-store.ts";
 

@@ -4,15 +4,11 @@
 // version: 304.
 import { Hono } from "hono";
 import * as v from "valibot";
-import {
-  type GetUserRequest,
-  type GetUserResponse,
-  ReaderServiceService,
-} from "../../../proto/gen/reader/v1/reader.ts";
-import { notFound } from "../../../shared/errors.ts";
-import { defineFunction } from "../../../shared/function.ts";
-import { conditionalItem, countHeader, idParam } from "../../../shared/http.ts";
-import { readOne } from "../../../shared/read-one.ts";
+import { type GetUserRequest, type GetUserResponse, ReaderServiceService } from "#proto/gen/reader/v1/reader.ts";
+import { notFound } from "#shared/platform/errors.ts";
+import { readOne } from "#shared/read-side/read-one.ts";
+import { defineFunction } from "#shared/transport/function.ts";
+import { conditionalItem, countHeader, idParam } from "#shared/transport/http.ts";
 import { Id, TAG, UserSchema, Version } from "../user.ts";
 import { CACHE_KIND, toUser, users } from "../user-read-model.ts";
 

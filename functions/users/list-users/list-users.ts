@@ -9,17 +9,13 @@
 import { Hono } from "hono";
 import type { Filter } from "mongodb";
 import * as v from "valibot";
-import {
-  type ListUsersRequest,
-  type ListUsersResponse,
-  ReaderServiceService,
-} from "../../../proto/gen/reader/v1/reader.ts";
-import { defineFunction } from "../../../shared/function.ts";
-import { IntegerString, queryObject } from "../../../shared/http.ts";
-import { CURSOR_MESSAGE, Cursor, keyset, Limit, type SortOf } from "../../../shared/keyset.ts";
-import { normalise, queryPrefixes } from "../../../shared/text.ts";
-import { fieldsOnly, parseInput, storableText } from "../../../shared/validation.ts";
-import type { ReadModelDoc } from "../../../shared/versioned-projection.ts";
+import { type ListUsersRequest, type ListUsersResponse, ReaderServiceService } from "#proto/gen/reader/v1/reader.ts";
+import { CURSOR_MESSAGE, Cursor, keyset, Limit, type SortOf } from "#shared/read-side/keyset.ts";
+import { normalise, queryPrefixes } from "#shared/read-side/text.ts";
+import type { ReadModelDoc } from "#shared/read-side/versioned-projection.ts";
+import { defineFunction } from "#shared/transport/function.ts";
+import { IntegerString, queryObject } from "#shared/transport/http.ts";
+import { fieldsOnly, parseInput, storableText } from "#shared/transport/validation.ts";
 import { TAG, UserSchema } from "../user.ts";
 import { toUser, users } from "../user-read-model.ts";
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as v from "valibot";
-import { DomainError } from "../../../shared/errors.ts";
+import { DomainError } from "#shared/platform/errors.ts";
 import { buildFilter, decodeCursor, encodeCursor, ListUsersQuery } from "./list-users.ts";
 
 const ID = "01890f4e-7b7a-7cc0-8b6e-3c2f1a9d4e51";

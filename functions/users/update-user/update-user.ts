@@ -2,15 +2,11 @@
 // -> 200 {id, version}; 409 (on `email`) if the new email is taken by another live user.
 import { Hono } from "hono";
 import * as v from "valibot";
-import {
-  type UpdateUserRequest,
-  type UpdateUserResponse,
-  WriterServiceService,
-} from "../../../proto/gen/writer/v1/writer.ts";
-import { defineFunction } from "../../../shared/function.ts";
-import { etag, idParam, versionHeader } from "../../../shared/http.ts";
-import { readJson } from "../../../shared/problem.ts";
-import { fieldsOnly, parseInput } from "../../../shared/validation.ts";
+import { type UpdateUserRequest, type UpdateUserResponse, WriterServiceService } from "#proto/gen/writer/v1/writer.ts";
+import { defineFunction } from "#shared/transport/function.ts";
+import { etag, idParam, versionHeader } from "#shared/transport/http.ts";
+import { readJson } from "#shared/transport/problem.ts";
+import { fieldsOnly, parseInput } from "#shared/transport/validation.ts";
 import { fields, Id, TAG, type UserFields, UserVersion, Version } from "../user.ts";
 import { execute } from "../user-store.ts";
 

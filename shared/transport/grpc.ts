@@ -3,10 +3,10 @@
 // method definitions; nothing here knows any particular function.
 import * as grpc from "@grpc/grpc-js";
 import type * as v from "valibot";
-import { describeError, isDependencyDown } from "./dependency-errors.ts";
-import { DomainError, unavailable } from "./errors.ts";
+import { describeError, isDependencyDown } from "../platform/dependency-errors.ts";
+import { DomainError, unavailable } from "../platform/errors.ts";
+import { appMetrics } from "../platform/telemetry/metrics.ts";
 import { fromServiceError, toServiceError } from "./grpc-status.ts";
-import { appMetrics } from "./telemetry/metrics.ts";
 import { parseInput } from "./validation.ts";
 
 /** What ts-proto generates for each unary method. */

@@ -1,4 +1,4 @@
-// `node --import ./shared/telemetry/preload.ts <service entry>`: starts telemetry before the service's
+// `node --import ./shared/platform/telemetry/preload.ts <service entry>`: starts telemetry before the service's
 // own modules load, so the instrumentations can patch http, grpc, mongodb and redis as they are
 // imported. The service name comes from OTEL_SERVICE_NAME, else from the entry's folder name.
 import path from "node:path";

@@ -9,9 +9,9 @@
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
 import type { Span } from "@opentelemetry/api";
 import type postgres from "postgres";
-import { topicFor } from "./events.ts";
-import { ensureTopics, type Producer } from "./kafka.ts";
-import { endSpan, startPublishSpan } from "./telemetry/kafka-spans.ts";
+import { topicFor } from "../platform/events.ts";
+import { ensureTopics, type Producer } from "../platform/kafka.ts";
+import { endSpan, startPublishSpan } from "../platform/telemetry/kafka-spans.ts";
 
 const RELAY_LOCK_KEY = 7_246_351_902; // any constant: names the relay's advisory lock
 const BATCH = 500;

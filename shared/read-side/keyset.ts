@@ -5,8 +5,8 @@
 // the type of its last value, at the gateway and again at the reader.
 import type { Collection, Filter } from "mongodb";
 import * as v from "valibot";
-import { invalidInput } from "./errors.ts";
-import { withoutNul } from "./validation.ts";
+import { invalidInput } from "../platform/errors.ts";
+import { withoutNul } from "../transport/validation.ts";
 import type { ReadModelDoc } from "./versioned-projection.ts";
 
 type LastValue = string | number;

@@ -1,7 +1,7 @@
 // What a projection is, for the consumer that drives it (projection-consumer.ts).
 import type { Db } from "mongodb";
+import type { EventEnvelope } from "../platform/events.ts";
 import type { VersionedCache } from "./cache.ts";
-import type { EventEnvelope } from "./events.ts";
 
 /** A message that can never be applied: it goes to the dead-letter topic with this reason. */
 export class PoisonMessage extends Error {

@@ -2,8 +2,8 @@
 // version-guarded cache fill. With a minimum version (read your writes) it waits, bounded by
 // MIN_VERSION_WAIT_MS, for the projection to reach it, and is `unavailable` (503) past the bound.
 import type { Collection } from "mongodb";
-import { notFound, unavailable } from "./errors.ts";
-import type { ReaderDeps } from "./tiers.ts";
+import { notFound, unavailable } from "../platform/errors.ts";
+import type { ReaderDeps } from "../transport/tiers.ts";
 import type { ReadModelDoc } from "./versioned-projection.ts";
 
 const POLL_MS = 25;

@@ -7,7 +7,7 @@
 // transient: the partition waits and retries the same message, with backoff, until it succeeds.
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
 import * as v from "valibot";
-import { deadLetterTopicFor, EventEnvelope, topicFor } from "./events.ts";
+import { deadLetterTopicFor, EventEnvelope, topicFor } from "../platform/events.ts";
 import {
   type Consumer,
   connectProducer,
@@ -15,10 +15,10 @@ import {
   headerStrings,
   type KafkaMessage,
   type Producer,
-} from "./kafka.ts";
+} from "../platform/kafka.ts";
+import { inProcessSpan } from "../platform/telemetry/kafka-spans.ts";
+import { appMetrics } from "../platform/telemetry/metrics.ts";
 import { PoisonMessage, type Projection, type ProjectionDeps } from "./projection.ts";
-import { inProcessSpan } from "./telemetry/kafka-spans.ts";
-import { appMetrics } from "./telemetry/metrics.ts";
 
 export type Log = (entry: Record<string, unknown>) => void;
 

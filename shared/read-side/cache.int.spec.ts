@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { createClient } from "redis";
-import { eventually, freePort } from "../tests/support/system.ts";
+import { eventually, freePort } from "#tests/support/system.ts";
 import { connectCache, type VersionedCache } from "./cache.ts";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cache-int-"));

@@ -1,6 +1,6 @@
 // valibot at every trust boundary: a failed parse becomes one invalid_input error naming each field.
 import * as v from "valibot";
-import { type FieldError, invalidInput } from "./errors.ts";
+import { type FieldError, invalidInput } from "../platform/errors.ts";
 
 /** An object schema that refuses every unknown key by name (strictObject stops at the first). */
 export function fieldsOnly<const E extends v.ObjectEntries>(entries: E) {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { DomainError, type ErrorCode, type FieldError } from "./errors.ts";
+import { DomainError, type ErrorCode, type FieldError } from "../platform/errors.ts";
 import { fromServiceError, toServiceError } from "./grpc-status.ts";
 import { problemFor, problemResponse } from "./problem.ts";
 

@@ -2,12 +2,12 @@
 // injected), and its HTTP side. `defineFunction` turns that into what each tier needs: the writer or
 // reader serves it as a unary gRPC method, the gateway mounts its routes with a gRPC call in place of
 // the handler, and `npm run invoke` runs the handler directly. Its `operations` describe those
-// routes for the OpenAPI document (shared/openapi.ts), with the very schemas the routes parse.
+// routes for the OpenAPI document (shared/transport/openapi.ts), with the very schemas the routes parse.
 import type * as grpc from "@grpc/grpc-js";
 import type { Context, Hono } from "hono";
 import type * as v from "valibot";
+import { forwardedMetadata } from "../write-side/idempotency.ts";
 import { callUnary, type Logger, serveUnary, type UnaryMethod } from "./grpc.ts";
-import { forwardedMetadata } from "./idempotency.ts";
 import type { ReaderDeps, WriterDeps } from "./tiers.ts";
 import { parseInput } from "./validation.ts";
 
@@ -19,7 +19,7 @@ interface TierDeps {
 }
 
 /**
- * Request headers whose meaning the whole API shares (shared/http.ts). Idempotency-Key is not
+ * Request headers whose meaning the whole API shares (shared/transport/http.ts). Idempotency-Key is not
  * listed per operation: the writer honours it on every command, so the document adds it to each.
  */
 export type RequestHeader = "If-Match" | "If-None-Match" | "X-Min-Version";

@@ -2,9 +2,9 @@
 // the writer never talks to Kafka inside a request (no dual write).
 import { context, propagation } from "@opentelemetry/api";
 import { v7 as uuidv7 } from "uuid";
+import { type EventEnvelope, SCHEMA_VERSION } from "../platform/events.ts";
+import type { WriterTx } from "../transport/tiers.ts";
 import { outbox } from "./db/schema.ts";
-import { type EventEnvelope, SCHEMA_VERSION } from "./events.ts";
-import type { WriterTx } from "./tiers.ts";
 
 export interface NewEvent {
   aggregateType: string;

@@ -1,7 +1,7 @@
 // Small HTTP helpers the function routes share: path ids, query strings, version headers.
 import type { Context } from "hono";
 import * as v from "valibot";
-import { invalidInput } from "./errors.ts";
+import { invalidInput } from "../platform/errors.ts";
 import { parseInput } from "./validation.ts";
 
 const UuidParam = v.pipe(v.string(), v.uuid("must be a UUID"));

@@ -7,8 +7,8 @@ import * as grpc from "@grpc/grpc-js";
 import { MongoClient } from "mongodb";
 import postgres from "postgres";
 import * as v from "valibot";
-import { freePort } from "../tests/support/system.ts";
-import { DomainError, notFound } from "./errors.ts";
+import { freePort } from "#tests/support/system.ts";
+import { DomainError, notFound } from "../platform/errors.ts";
 import { callUnary, connectClient, listen, serveUnary, type UnaryMethod } from "./grpc.ts";
 import { problemFor, problemResponse } from "./problem.ts";
 

@@ -7,11 +7,11 @@ import crypto from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
+import { DomainError, invalidInput } from "../platform/errors.ts";
+import type { CallMiddleware } from "../transport/function.ts";
+import type { WriterDb, WriterDeps } from "../transport/tiers.ts";
 import { LOCK_NOT_AVAILABLE, pgError } from "./db/errors.ts";
 import { idempotencyKeys } from "./db/schema.ts";
-import { DomainError, invalidInput } from "./errors.ts";
-import type { CallMiddleware } from "./function.ts";
-import type { WriterDb, WriterDeps } from "./tiers.ts";
 
 const KEY = "idempotency-key";
 const SCOPE = "idempotency-scope";

@@ -13,7 +13,9 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-const repoRoot = path.resolve(import.meta.dirname, "..");
+// The checkout (shared/platform/ is two levels down), or the image's /app when this module is
+// bundled into dist/ (one level down).
+const repoRoot = path.resolve(import.meta.dirname, path.basename(import.meta.dirname) === "dist" ? ".." : "../..");
 
 function text(env: Env, name: string, fallback: string): string {
   const value = env[name];

@@ -7,7 +7,7 @@
 // then this process bypasses the cache for that key.
 import { trace } from "@opentelemetry/api";
 import { createClient } from "redis";
-import { appMetrics } from "./telemetry/metrics.ts";
+import { appMetrics } from "../platform/telemetry/metrics.ts";
 
 const FILL = `
 local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')

@@ -1,6 +1,6 @@
 // Domain error codes <-> gRPC status codes, in one place. Field errors travel in binary metadata.
 import * as grpc from "@grpc/grpc-js";
-import { DomainError, type ErrorCode, type FieldError } from "./errors.ts";
+import { DomainError, type ErrorCode, type FieldError } from "../platform/errors.ts";
 
 const TO_STATUS: Record<ErrorCode, grpc.status> = {
   invalid_input: grpc.status.INVALID_ARGUMENT,

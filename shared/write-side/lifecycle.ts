@@ -1,7 +1,7 @@
 // The lifecycle every aggregate here shares: created at version 1, each change one version more,
 // a delete a last version that marks it deleted. An aggregate's `decide` names its commands and
 // events and calls these for the state after each; the checks and messages are the same for all.
-import { DomainError, notFound, preconditionFailed } from "./errors.ts";
+import { DomainError, notFound, preconditionFailed } from "../platform/errors.ts";
 
 export interface Lifecycle {
   id: string;

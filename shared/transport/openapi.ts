@@ -11,7 +11,7 @@ import * as v from "valibot";
 import type { AnyFunction, HttpOperation, RequestHeader, ResponseHeader } from "./function.ts";
 import type { Problem } from "./problem.ts";
 
-/** Every error body: RFC 9457 problem details (shared/problem.ts). */
+/** Every error body: RFC 9457 problem details (shared/transport/problem.ts). */
 export const ProblemSchema = v.strictObject({
   type: v.pipe(v.string(), v.description("a URI naming the kind of problem, or about:blank")),
   title: v.string(),

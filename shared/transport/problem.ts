@@ -3,7 +3,7 @@
 // no internals, though by design no client input reaches that branch.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { DomainError, type ErrorCode, type FieldError } from "./errors.ts";
+import { DomainError, type ErrorCode, type FieldError } from "../platform/errors.ts";
 
 const HTTP: Record<ErrorCode, { status: number; title: string }> = {
   invalid_input: { status: 400, title: "Bad Request" },

@@ -1,10 +1,11 @@
 // Running one command on the writer, for every aggregate: in one transaction, lock the aggregate's
 // row, decide (pure), write the row and append the resulting event to the outbox. Either both
 // commit or neither does. A unique violation becomes the domain error the aggregate says it means.
+
+import type { DomainError } from "../platform/errors.ts";
+import type { WriterDeps, WriterTx } from "../transport/tiers.ts";
 import { pgError, UNIQUE_VIOLATION } from "./db/errors.ts";
-import type { DomainError } from "./errors.ts";
 import { appendEvent } from "./outbox.ts";
-import type { WriterDeps, WriterTx } from "./tiers.ts";
 
 export interface StoredState {
   id: string;

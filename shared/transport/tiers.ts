@@ -3,8 +3,8 @@ import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgTransaction } from "drizzle-orm/pg-core";
 import type { PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
 import type { Db } from "mongodb";
-import type { VersionedCache } from "./cache.ts";
-import type * as schema from "./db/schema.ts";
+import type { VersionedCache } from "../read-side/cache.ts";
+import type * as schema from "../write-side/db/schema.ts";
 
 /** The database or a transaction on it: a middleware may run a handler inside its own transaction. */
 export type WriterDb = PgDatabase<PostgresJsQueryResultHKT, typeof schema>;
