@@ -10,12 +10,16 @@ import { v7 as uuidv7 } from "uuid";
 import * as v from "valibot";
 import { type Reader, startReader } from "#services/reader/reader.ts";
 import { DomainError } from "#shared/platform/errors.ts";
-import { deadLetterTopicFor, type EventEnvelope, SCHEMA_VERSION, topicFor } from "#shared/platform/events.ts";
+import { deadLetterTopicFor, type EventEnvelope, type EventTypeOf, topicFor } from "#shared/platform/events.ts";
 import { connectProducer, kafkaClient, type Producer } from "#shared/platform/kafka.ts";
 import { deleteGroups, readWholeTopic, type TopicMessage } from "#tests/support/kafka.ts";
 import { cleanUp, eventually, testConfig, testLog } from "#tests/support/system.ts";
-import { getProduct } from "./get-product/get-product.ts";
-import { eventData, type ProductEventType, type ProductState } from "./product.ts";
+import { getProductHandler as getProduct } from "./get-product/get-product.handler.ts";
+import { eventData, type ProductState } from "./product.ts";
+import { productEvents } from "./product-events.ts";
+
+type ProductEventType = EventTypeOf<typeof productEvents>;
+
 import { CACHE_KIND, type ProductDoc } from "./product-read-model.ts";
 
 const config = testConfig("product_projection_int");
@@ -75,7 +79,8 @@ function envelope(type: ProductEventType | string, product: ProductState): Event
     aggregateId: product.id,
     version: product.version,
     occurredAt: product.updatedAt.toISOString(),
-    schemaVersion: SCHEMA_VERSION,
+    // An unknown type (a poison message) gets version 1.
+    schemaVersion: Object.hasOwn(productEvents.types, type) ? productEvents.types[type as ProductEventType].version : 1,
     data: eventData(product),
   };
 }

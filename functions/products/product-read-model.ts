@@ -1,11 +1,10 @@
 // The product read model in MongoDB and its projection from product-events: one document per
 // product, version-guarded, tombstones for deletes (shared/read-side/versioned-projection.ts).
 import type { Collection, Db } from "mongodb";
-import * as v from "valibot";
 import type { Product } from "#proto/gen/reader/v1/reader.ts";
 import { normalise, wordPrefixes } from "#shared/read-side/text.ts";
 import { versionedProjection } from "#shared/read-side/versioned-projection.ts";
-import { AGGREGATE } from "./product.ts";
+import { productEvents } from "./product-events.ts";
 
 export const COLLECTION = "products";
 export const CACHE_KIND = "product";
@@ -40,21 +39,6 @@ export const INDEXES = [
   { key: { deleted: 1, createdAt: 1, _id: 1 }, name: "live_by_created" },
 ] as const;
 
-const ProductData = v.object({
-  id: v.pipe(v.string(), v.uuid()),
-  sku: v.string(),
-  name: v.string(),
-  description: v.string(),
-  priceCents: v.pipe(v.number(), v.integer()),
-  currency: v.string(),
-  stock: v.pipe(v.number(), v.integer()),
-  tags: v.array(v.string()),
-  version: v.pipe(v.number(), v.integer()),
-  createdAt: v.pipe(v.string(), v.isoTimestamp()),
-  updatedAt: v.pipe(v.string(), v.isoTimestamp()),
-  deleted: v.boolean(),
-});
-
 export function toProduct(doc: ProductDoc): Product {
   return {
     id: doc._id,
@@ -72,11 +56,9 @@ export function toProduct(doc: ProductDoc): Product {
 }
 
 export const productProjection = versionedProjection({
-  aggregateType: AGGREGATE,
+  events: productEvents,
   collection: products,
   cacheKind: CACHE_KIND,
-  eventTypes: ["ProductCreated", "ProductUpdated", "ProductDeleted"],
-  data: ProductData,
   indexes: INDEXES,
   toDoc: ({ id: _id, deleted: _deleted, version: _version, ...fields }) => ({
     ...fields,

@@ -1,25 +1,12 @@
-// The writer's side of the product aggregate: how its row is loaded and saved, and what a taken sku
-// means; shared/write-side/aggregate-store.ts runs the command (lock, decide, row + outbox in one transaction).
-import { eq } from "drizzle-orm";
-import { conflict } from "#shared/platform/errors.ts";
-import type { WriterDeps, WriterTx } from "#shared/transport/tiers.ts";
+// The writer's side of the product aggregate: its table and what a taken sku means;
+// shared/write-side/aggregate-store.ts runs the command (lock, decide, row + outbox in one transaction).
 import { runCommand } from "#shared/write-side/aggregate-store.ts";
 import { products } from "#shared/write-side/db/schema.ts";
-import { AGGREGATE, decide, eventData, type ProductCommand, type ProductState } from "./product.ts";
+import type { WriterDeps } from "#shared/write-side/writer-deps.ts";
+import { decide, eventData, type ProductCommand, type ProductState } from "./product.ts";
+import { productEvents } from "./product-events.ts";
 
-async function load(tx: WriterTx, id: string): Promise<ProductState | undefined> {
-  const [row] = await tx.select().from(products).where(eq(products.id, id)).for("update");
-  if (!row) return undefined;
-  const { deletedAt, ...rest } = row;
-  return { ...rest, deleted: deletedAt !== null };
-}
-
-async function save(tx: WriterTx, { deleted, ...state }: ProductState, existed: boolean): Promise<void> {
-  const row = { ...state, deletedAt: deleted ? state.updatedAt : null };
-  if (existed) await tx.update(products).set(row).where(eq(products.id, state.id));
-  else await tx.insert(products).values(row);
-}
-
+/** The sku a command claims, if any (products_sku_live_idx holds one live product per sku). */
 function claimedSku(command: ProductCommand): string | undefined {
   switch (command.type) {
     case "CreateProduct":
@@ -28,22 +15,19 @@ function claimedSku(command: ProductCommand): string | undefined {
       return command.patch.sku;
     case "DeleteProduct":
       return undefined;
+    default: {
+      const unknown: never = command;
+      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+    }
   }
 }
 
 export function execute(deps: WriterDeps, id: string, command: ProductCommand): Promise<ProductState> {
   return runCommand(deps, id, {
-    aggregateType: AGGREGATE,
-    load,
+    table: products,
+    events: productEvents,
     decide: (state) => decide(command, state),
-    save,
     eventData,
-    uniqueViolation: (constraint) => {
-      if (!constraint.includes("sku")) return undefined;
-      const sku = claimedSku(command);
-      return conflict(sku === undefined ? "the sku is taken" : `sku ${sku} is taken`, [
-        { path: "sku", message: "this sku is taken by another product" },
-      ]);
-    },
+    unique: { field: "sku", claimed: claimedSku(command), message: "this sku is taken by another product" },
   });
 }

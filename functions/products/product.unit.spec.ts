@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as v from "valibot";
 import { DomainError, type ErrorCode } from "#shared/platform/errors.ts";
-import { decide, fields, type ProductFields, type ProductState } from "./product.ts";
+import { decide, type ProductFields, type ProductState } from "./product.ts";
+import { fields } from "./product-fields.ts";
 
 const ID = "01890f4e-7b7a-7cc0-8b6e-3c2f1a9d4e51";
 const T0 = new Date("2025-01-02T03:04:05.000Z");

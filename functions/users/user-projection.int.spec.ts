@@ -8,13 +8,14 @@ import { after, before, describe, test } from "node:test";
 import { v7 as uuidv7 } from "uuid";
 import { connectReaderDeps } from "#services/reader/reader.ts";
 import { DomainError } from "#shared/platform/errors.ts";
-import { type EventEnvelope, SCHEMA_VERSION } from "#shared/platform/events.ts";
+import type { EventEnvelope, EventTypeOf } from "#shared/platform/events.ts";
 import { PoisonMessage } from "#shared/read-side/projection.ts";
-import type { ReaderDeps } from "#shared/transport/tiers.ts";
+import type { ReaderDeps } from "#shared/read-side/reader-deps.ts";
 import { cleanUp, testConfig, testLog } from "#tests/support/system.ts";
-import { getUser } from "./get-user/get-user.ts";
-import { listUsers } from "./list-users/list-users.ts";
-import { eventData, type UserEventType, type UserState } from "./user.ts";
+import { getUserHandler as getUser } from "./get-user/get-user.handler.ts";
+import { listUsersHandler as listUsers } from "./list-users/list-users.handler.ts";
+import { eventData, type UserState } from "./user.ts";
+import { userEvents } from "./user-events.ts";
 import { CACHE_KIND, INDEXES, userProjection, users } from "./user-read-model.ts";
 
 const config = testConfig("user_projection_int");
@@ -49,14 +50,18 @@ function state(id: string, version: number, overrides: Partial<UserState> = {}):
 }
 
 function envelope(user: UserState): EventEnvelope {
-  const type: UserEventType = user.deleted ? "UserDeleted" : user.version === 1 ? "UserCreated" : "UserUpdated";
+  const type: EventTypeOf<typeof userEvents> = user.deleted
+    ? "UserDeleted"
+    : user.version === 1
+      ? "UserCreated"
+      : "UserUpdated";
   return {
     eventId: uuidv7(),
     type,
     aggregateId: user.id,
     version: user.version,
     occurredAt: user.updatedAt.toISOString(),
-    schemaVersion: SCHEMA_VERSION,
+    schemaVersion: userEvents.types[type].version,
     data: eventData(user),
   };
 }

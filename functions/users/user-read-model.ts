@@ -3,11 +3,10 @@
 // the email here: uniqueness is the writer's job, and a read model applying events of two users in
 // another order than they committed (different partitions) would otherwise refuse a valid state.
 import type { Collection, Db } from "mongodb";
-import * as v from "valibot";
 import type { User } from "#proto/gen/reader/v1/reader.ts";
 import { normalise, wordPrefixes } from "#shared/read-side/text.ts";
 import { versionedProjection } from "#shared/read-side/versioned-projection.ts";
-import { AGGREGATE } from "./user.ts";
+import { userEvents } from "./user-events.ts";
 
 export const COLLECTION = "users";
 export const CACHE_KIND = "user";
@@ -41,16 +40,6 @@ export const INDEXES = [
   { key: { deleted: 1, createdAt: 1, _id: 1 }, name: "live_by_created" },
 ] as const;
 
-const UserData = v.object({
-  id: v.pipe(v.string(), v.uuid()),
-  email: v.string(),
-  name: v.string(),
-  version: v.pipe(v.number(), v.integer()),
-  createdAt: v.pipe(v.string(), v.isoTimestamp()),
-  updatedAt: v.pipe(v.string(), v.isoTimestamp()),
-  deleted: v.boolean(),
-});
-
 export function toUser(doc: UserDoc): User {
   return {
     id: doc._id,
@@ -63,11 +52,9 @@ export function toUser(doc: UserDoc): User {
 }
 
 export const userProjection = versionedProjection({
-  aggregateType: AGGREGATE,
+  events: userEvents,
   collection: users,
   cacheKind: CACHE_KIND,
-  eventTypes: ["UserCreated", "UserUpdated", "UserDeleted"],
-  data: UserData,
   indexes: INDEXES,
   toDoc: ({ id: _id, deleted: _deleted, version: _version, ...fields }) => ({
     ...fields,

@@ -6,7 +6,8 @@ import * as v from "valibot";
 import { DomainError, type ErrorCode } from "#shared/platform/errors.ts";
 import { CreateUserBody } from "./create-user/create-user.ts";
 import { UpdateUserBody } from "./update-user/update-user.ts";
-import { decide, EMAIL_MAX, eventData, fields, type UserFields, type UserState } from "./user.ts";
+import { decide, eventData, type UserFields, type UserState } from "./user.ts";
+import { EMAIL_MAX, fields } from "./user-fields.ts";
 
 const ID = "01890f4e-7b7a-7cc0-8b6e-3c2f1a9d4e51";
 const T0 = new Date("2025-01-02T03:04:05.000Z");

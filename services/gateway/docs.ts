@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { Hono } from "hono";
 import { notFound } from "#shared/platform/errors.ts";
-import type { AnyFunction } from "#shared/transport/function.ts";
+import type { FunctionDeclaration } from "#shared/transport/function.ts";
 import { buildOpenApi } from "#shared/transport/openapi.ts";
 
 /** The files of swagger-ui-dist the page uses (and their source maps), by name: nothing else is served. */
@@ -73,7 +73,7 @@ function swaggerUiFolder(): string {
 }
 
 /** GET /openapi.json, GET /docs and the page's files. Throws at once if the document or the assets are missing. */
-export function docsRoutes(functions: readonly AnyFunction[]): Hono {
+export function docsRoutes(functions: readonly FunctionDeclaration[]): Hono {
   const document = JSON.stringify(buildOpenApi(functions));
   const folder = swaggerUiFolder();
   for (const name of Object.keys(ASSETS)) fs.statSync(path.join(folder, name));

@@ -2,18 +2,19 @@
 // and the query functions served over gRPC.
 import * as grpc from "@grpc/grpc-js";
 import { MongoClient } from "mongodb";
-import { projections, readerFunctions } from "#functions/registry.ts";
+import { projections, readerHandlers } from "#functions/reader-registry.ts";
 import type { Config } from "#shared/platform/config.ts";
 import { topicFor } from "#shared/platform/events.ts";
-import { healthRoutes, serveHttp } from "#shared/platform/health.ts";
+import { healthRoutes } from "#shared/platform/health.ts";
+import { serveHttp } from "#shared/platform/http-server.ts";
 import { kafkaClient } from "#shared/platform/kafka.ts";
 import type { Log } from "#shared/platform/log.ts";
 import { observeConsumerLag } from "#shared/platform/telemetry/lag-metrics.ts";
 import { metricsRoutes } from "#shared/platform/telemetry/metrics.ts";
 import { connectCache } from "#shared/read-side/cache.ts";
 import { type ProjectionRunner, startProjections } from "#shared/read-side/projection-consumer.ts";
+import type { ReaderDeps } from "#shared/read-side/reader-deps.ts";
 import { listen } from "#shared/transport/grpc.ts";
-import type { ReaderDeps } from "#shared/transport/tiers.ts";
 
 export interface Reader {
   grpcPort: number;
@@ -66,7 +67,7 @@ export async function startReader(config: Config, log: Log): Promise<Reader> {
   });
 
   const server = new grpc.Server();
-  for (const fn of readerFunctions) fn.serve(server, deps, log);
+  for (const handler of readerHandlers) handler.serve(server, deps, log);
   const grpcPort = await listen(server, config.reader.host, config.reader.port);
   const stopLag = observeConsumerLag(
     kafka,

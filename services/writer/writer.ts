@@ -5,19 +5,20 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { v7 as uuidv7 } from "uuid";
-import { writerFunctions } from "#functions/registry.ts";
+import { writerHandlers } from "#functions/writer-registry.ts";
 import type { Config } from "#shared/platform/config.ts";
-import { healthRoutes, serveHttp } from "#shared/platform/health.ts";
+import { healthRoutes } from "#shared/platform/health.ts";
+import { serveHttp } from "#shared/platform/http-server.ts";
 import { connectProducer, kafkaClient } from "#shared/platform/kafka.ts";
 import type { Log } from "#shared/platform/log.ts";
 import { observeOutboxBacklog } from "#shared/platform/telemetry/lag-metrics.ts";
 import { metricsRoutes } from "#shared/platform/telemetry/metrics.ts";
 import { listen } from "#shared/transport/grpc.ts";
-import type { WriterDeps } from "#shared/transport/tiers.ts";
 import * as schema from "#shared/write-side/db/schema.ts";
 import { deleteExpiredKeys, idempotency } from "#shared/write-side/idempotency.ts";
 import { startRelay } from "#shared/write-side/outbox-relay.ts";
 import { tracedSql } from "#shared/write-side/postgres-spans.ts";
+import type { WriterDeps } from "#shared/write-side/writer-deps.ts";
 
 /** Creates the database named in `url` if it does not exist (a fresh compose volume, a test run). */
 export async function ensureDatabase(url: string): Promise<void> {
@@ -78,7 +79,7 @@ export async function startWriter(config: Config, log: Log): Promise<Writer> {
 
   const server = new grpc.Server();
   const keys = idempotency(config.writer.idempotencyTtlHours * 3_600_000);
-  for (const fn of writerFunctions) fn.serve(server, deps, log, keys);
+  for (const handler of writerHandlers) handler.serve(server, deps, log, keys);
   const sweep = setInterval(() => {
     deleteExpiredKeys(deps.db, deps.clock()).catch((error: unknown) =>
       log({ level: "warn", msg: "could not delete expired idempotency keys", err: String(error) }),

@@ -7,6 +7,7 @@
 // then this process bypasses the cache for that key.
 import { trace } from "@opentelemetry/api";
 import { createClient } from "redis";
+import type { Log } from "../platform/log.ts";
 import { appMetrics } from "../platform/telemetry/metrics.ts";
 
 const FILL = `
@@ -39,8 +40,6 @@ export interface VersionedCache {
   invalidate(kind: string, id: string, version: number): Promise<boolean>;
   close(): Promise<void>;
 }
-
-export type Log = (entry: Record<string, unknown>) => void;
 
 export async function connectCache(opts: {
   url: string;

@@ -16,11 +16,10 @@ import {
   type KafkaMessage,
   type Producer,
 } from "../platform/kafka.ts";
+import type { Log } from "../platform/log.ts";
 import { inProcessSpan } from "../platform/telemetry/kafka-spans.ts";
 import { appMetrics } from "../platform/telemetry/metrics.ts";
 import { PoisonMessage, type Projection, type ProjectionDeps } from "./projection.ts";
-
-export type Log = (entry: Record<string, unknown>) => void;
 
 export interface ProjectionRunner {
   /** Applied or dead-lettered messages since start, for readiness and tests. */

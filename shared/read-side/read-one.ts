@@ -1,9 +1,9 @@
 // Reading one aggregate by id on the reader: Redis first, then the read model, then a
 // version-guarded cache fill. With a minimum version (read your writes) it waits, bounded by
 // MIN_VERSION_WAIT_MS, for the projection to reach it, and is `unavailable` (503) past the bound.
-import type { Collection } from "mongodb";
+import type { Collection, Db } from "mongodb";
 import { notFound, unavailable } from "../platform/errors.ts";
-import type { ReaderDeps } from "../transport/tiers.ts";
+import type { ReaderDeps } from "./reader-deps.ts";
 import type { ReadModelDoc } from "./versioned-projection.ts";
 
 const POLL_MS = 25;
@@ -13,7 +13,7 @@ export interface ReadOneSpec<Doc extends ReadModelDoc, Item extends { version: n
   kind: string;
   /** What a 404 says, e.g. "no such product". */
   missing: string;
-  collection: Collection<Doc>;
+  collection: (db: Db) => Collection<Doc>;
   toItem(doc: Doc): Item;
 }
 
@@ -26,7 +26,9 @@ async function lookup<Doc extends ReadModelDoc, Item extends { version: number }
   const cached = await deps.cache.get(spec.kind, id);
   if (cached && cached.version >= minVersion) return JSON.parse(cached.body) as Item;
   // The driver's types cannot follow a generic document through a filter on _id.
-  const doc = (await (spec.collection as unknown as Collection<ReadModelDoc>).findOne({ _id: id })) as Doc | null;
+  const doc = (await (spec.collection(deps.readModel) as unknown as Collection<ReadModelDoc>).findOne({
+    _id: id,
+  })) as Doc | null;
   if (!doc || doc.version < minVersion) return undefined;
   if (doc.deleted) return "deleted";
   const item = spec.toItem(doc);
@@ -49,4 +51,10 @@ export async function readOne<Doc extends ReadModelDoc, Item extends { version: 
     if (Date.now() >= deadline) throw unavailable(`the read model has not reached version ${minVersion} yet`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** A get-by-id query's handler: the item at `id` (at least `minVersion`), through the cache. */
+export function readById<Doc extends ReadModelDoc, Item extends { version: number }>(spec: ReadOneSpec<Doc, Item>) {
+  return (request: { id: string; minVersion?: number }, deps: ReaderDeps): Promise<Item> =>
+    readOne(deps, spec, request.id, request.minVersion);
 }

@@ -6,6 +6,7 @@
 // no other unique index (uniqueness is the writer's job), so a duplicate key can only mean that.
 import type { Collection, Db, IndexDirection } from "mongodb";
 import * as v from "valibot";
+import { type AggregateEvents, upcast } from "../platform/events.ts";
 import { PoisonMessage, type Projection } from "./projection.ts";
 
 export interface ReadModelDoc {
@@ -26,14 +27,12 @@ export interface IndexSpec {
   name: string;
 }
 
-export interface VersionedProjectionSpec<D extends StateData, Doc extends ReadModelDoc> {
-  aggregateType: string;
+export interface VersionedProjectionSpec<T extends string, D extends StateData, Doc extends ReadModelDoc> {
+  /** The aggregate's events: exactly these types are applied, their data brought up to date first. */
+  events: AggregateEvents<T, D>;
   collection: (db: Db) => Collection<Doc>;
   /** The cache kind whose entries the projection invalidates. */
   cacheKind: string;
-  eventTypes: readonly string[];
-  /** The aggregate's full state as the events carry it. */
-  data: v.GenericSchema<unknown, D>;
   /** Indexes for every query shape; declared here, created at start when missing. */
   indexes: readonly IndexSpec[];
   /** The document of a live aggregate (without _id, version and deleted, which are added here). */
@@ -57,19 +56,19 @@ export async function ensureIndexes(
   }
 }
 
-export function versionedProjection<D extends StateData, Doc extends ReadModelDoc>(
-  spec: VersionedProjectionSpec<D, Doc>,
+export function versionedProjection<T extends string, D extends StateData, Doc extends ReadModelDoc>(
+  spec: VersionedProjectionSpec<T, D, Doc>,
 ): Projection {
   return {
-    aggregateType: spec.aggregateType,
+    aggregateType: spec.events.aggregateType,
 
     setup: (readModel) =>
       ensureIndexes(spec.collection(readModel) as unknown as Collection<ReadModelDoc>, spec.indexes),
 
     async apply({ readModel, cache }, event) {
-      if (!spec.eventTypes.includes(event.type)) throw new PoisonMessage(`unknown event type ${event.type}`);
-      if (event.schemaVersion !== 1) throw new PoisonMessage(`unknown schema version ${event.schemaVersion}`);
-      const parsed = v.safeParse(spec.data, event.data);
+      const current = upcast(spec.events, event);
+      if (!current.ok) throw new PoisonMessage(current.reason);
+      const parsed = v.safeParse(spec.events.data, current.data);
       if (!parsed.success) {
         const why = parsed.issues.map((issue) => `${v.getDotPath(issue)} ${issue.message}`).join("; ");
         throw new PoisonMessage(`invalid data: ${why}`);

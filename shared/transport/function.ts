@@ -1,84 +1,66 @@
-// A command or query as one self-contained module: its request schema, its handler (dependencies
-// injected), and its HTTP side. `defineFunction` turns that into what each tier needs: the writer or
-// reader serves it as a unary gRPC method, the gateway mounts its routes with a gRPC call in place of
-// the handler, and `npm run invoke` runs the handler directly. Its `operations` describe those
-// routes for the OpenAPI document (shared/transport/openapi.ts), with the very schemas the routes parse.
+// A command or query, declared once: its gRPC method (whose path gives the function its name and
+// tier), its request schema, and its HTTP route. The gateway mounts the route with a gRPC call in
+// place of the handler; the writer or reader binds a handler to the same declaration
+// (`implement`), in a module of its own that the gateway never loads.
 import type * as grpc from "@grpc/grpc-js";
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import type * as v from "valibot";
-import { forwardedMetadata } from "../write-side/idempotency.ts";
-import { callUnary, type Logger, serveUnary, type UnaryMethod } from "./grpc.ts";
-import type { ReaderDeps, WriterDeps } from "./tiers.ts";
+import type { Log } from "../platform/log.ts";
+import { callUnary, serveUnary, type UnaryMethod } from "./grpc.ts";
+import { forwardedMetadata } from "./idempotency-key.ts";
+import type { HttpOperation, Route, RouteSpec } from "./route.ts";
+import { routeHandler } from "./route-handler.ts";
 import { parseInput } from "./validation.ts";
 
 export type Tier = "writer" | "reader";
 
-interface TierDeps {
-  writer: WriterDeps;
-  reader: ReaderDeps;
-}
-
-/**
- * Request headers whose meaning the whole API shares (shared/transport/http.ts). Idempotency-Key is not
- * listed per operation: the writer honours it on every command, so the document adds it to each.
- */
-export type RequestHeader = "If-Match" | "If-None-Match" | "X-Min-Version";
-/** Response headers whose meaning the whole API shares. */
-export type ResponseHeader = "ETag" | "Location";
-
-export interface ResponseDoc {
-  description: string;
-  /** The JSON body, if any. */
-  schema?: v.GenericSchema;
-  /** Makes `schema` a reusable component under this name (and every other use of it a reference). */
-  name?: string;
-  headers?: ResponseHeader[];
-}
-
-/**
- * One HTTP route of a function, as the OpenAPI document shows it. The schemas are the ones the
- * route parses with, so the document cannot drift from what is validated. Every operation can
- * also answer 400 (its input) and 503 (its tier), a command also 409 and 422 (Idempotency-Key)
- * and one with a body 413: the document adds those.
- */
-export interface HttpOperation {
-  method: "get" | "post" | "put" | "patch" | "delete";
-  /** OpenAPI style, e.g. /api/v1/products/{id}. */
-  path: string;
-  /** Groups operations in the document: the aggregate's name and what it is. */
-  tag: { name: string; description: string };
-  summary: string;
-  /** Defaults to the function's name; a function with more than one route names the others. */
-  operationId?: string;
-  /** Each `{name}` of `path`: its schema and meaning. */
-  pathParams?: Record<string, { schema: v.GenericSchema; description: string }>;
-  /** The schema the query string is parsed with (an object of strings), and what each parameter means. */
-  query?: { schema: v.GenericSchema; descriptions: Record<string, string> };
-  headers?: RequestHeader[];
-  /** The JSON body the route parses with `schema`; `example` is checked against it when the document is built. */
-  body?: { schema: v.GenericSchema; example: unknown };
-  /** Success responses by status. */
-  responses: Record<number, ResponseDoc>;
-  /** Domain problems besides the standard ones, by status: what each means here (e.g. 404: no such product). */
-  problems?: Record<number, string>;
-}
-
-export interface FunctionSpec<T extends Tier, Req, Res> {
+/** What every declaration offers, whatever its request and response types (the gateway's list). */
+export interface FunctionDeclaration {
   /** The rpc name, e.g. CreateProduct. */
   name: string;
-  tier: T;
+  tier: Tier;
   description: string;
+  /** The gRPC method path, e.g. /writer.v1.WriterService/CreateProduct. */
+  path: string;
+  /** The route as the OpenAPI document shows it. */
+  route: HttpOperation;
+  /** The Hono route that parses HTTP, calls the tier through `client` and answers. */
+  routes(client: grpc.Client, deadlineMs: number): Hono;
+}
+
+export interface TypedDeclaration<Req, Res> extends FunctionDeclaration {
   method: UnaryMethod<Req, Res>;
   /** Validates the request at the tier (gRPC is a trust boundary) and in `invoke`. */
   request: v.GenericSchema<unknown, Req>;
-  handler: (deps: TierDeps[T]) => (request: Req) => Promise<Res>;
-  /**
-   * The HTTP side: routes that turn HTTP into a request, `call` it (passing the request's context,
-   * whose Idempotency-Key travels along), and turn the response into HTTP.
-   */
-  http: (call: (request: Req, c: Context) => Promise<Res>) => Hono;
-  /** What the document says about each route `http` serves (the gateway's tests check they agree). */
-  operations: HttpOperation[];
+  route: Route<Req, Res>;
+}
+
+/** Name and tier from a method path such as /writer.v1.WriterService/CreateProduct. */
+export function methodIdentity(path: string): { name: string; tier: Tier } {
+  const match = /^\/(writer|reader)\.v\d+\.\w+Service\/(\w+)$/.exec(path);
+  if (!match?.[1] || !match[2]) throw new Error(`${path} is not a method of the writer's or reader's service`);
+  return { tier: match[1] as Tier, name: match[2] };
+}
+
+export function declareFunction<Req, Res, P extends string = never, Q = undefined, B = undefined>(spec: {
+  method: UnaryMethod<Req, Res>;
+  description: string;
+  request: v.GenericSchema<unknown, Req>;
+  route: RouteSpec<Req, Res, P, Q, B>;
+}): TypedDeclaration<Req, Res> {
+  const route = spec.route as Route<Req, Res>;
+  const { name, tier } = methodIdentity(spec.method.path);
+  return {
+    name,
+    tier,
+    description: spec.description,
+    path: spec.method.path,
+    method: spec.method,
+    request: spec.request,
+    route,
+    routes: (client, deadlineMs) =>
+      routeHandler(route, (request, c) => callUnary(client, spec.method, request, deadlineMs, forwardedMetadata(c))),
+  };
 }
 
 /**
@@ -91,43 +73,43 @@ export type CallMiddleware<D> = (
   next: (deps: D) => Promise<unknown>,
 ) => Promise<unknown>;
 
-export interface AppFunction<T extends Tier = Tier> {
-  name: string;
-  tier: T;
-  description: string;
-  /** The gRPC method path, e.g. /writer.v1.WriterService/CreateProduct. */
-  path: string;
-  operations: readonly HttpOperation[];
-  serve(server: grpc.Server, deps: TierDeps[T], log: Logger, middleware?: CallMiddleware<TierDeps[T]>): void;
-  routes(client: grpc.Client, deadlineMs: number): Hono;
-  invoke(deps: TierDeps[T], input: unknown): Promise<unknown>;
+/** A declaration bound to its handler, on the tier that serves it. */
+export interface Implementation<D, Req = unknown, Res = unknown> {
+  declaration: TypedDeclaration<Req, Res>;
+  serve(server: grpc.Server, deps: D, log: Log, middleware?: CallMiddleware<D>): void;
+  /** Runs the handler directly on `input`, validated (`npm run invoke`, tests). */
+  invoke(deps: D, input: unknown): Promise<Res>;
 }
 
-export type AnyFunction = AppFunction<"writer"> | AppFunction<"reader">;
-
-export function defineFunction<T extends Tier, Req, Res>(spec: FunctionSpec<T, Req, Res>): AppFunction<T> {
+export function implement<D, Req, Res>(
+  declaration: TypedDeclaration<Req, Res>,
+  handle: (request: Req, deps: D) => Promise<Res>,
+): Implementation<D, Req, Res> {
   return {
-    name: spec.name,
-    tier: spec.tier,
-    description: spec.description,
-    path: spec.method.path,
-    operations: spec.operations,
+    declaration,
     serve: (server, deps, log, middleware) =>
       serveUnary(
         server,
-        spec.method,
-        spec.request,
+        declaration.method,
+        declaration.request,
         (request, metadata) =>
           middleware
             ? // What a middleware answers by itself is a response it stored earlier for this method.
-              (middleware({ path: spec.method.path, metadata, request }, deps, (d) =>
-                spec.handler(d)(request),
+              (middleware({ path: declaration.path, metadata, request }, deps, (d) =>
+                handle(request, d),
               ) as Promise<Res>)
-            : spec.handler(deps)(request),
+            : handle(request, deps),
         log,
       ),
-    routes: (client, deadlineMs) =>
-      spec.http((request, c) => callUnary(client, spec.method, request, deadlineMs, forwardedMetadata(c))),
-    invoke: (deps, input) => spec.handler(deps)(parseInput(spec.request, input)),
+    invoke: (deps, input) => handle(parseInput(declaration.request, input), deps),
   };
 }
+
+type RequestOf<M> = M extends { requestDeserialize(value: Buffer): infer Req } ? Req : never;
+type ResponseOf<M> = M extends { responseDeserialize(value: Buffer): infer Res } ? Res : never;
+
+/** One declaration per method of a generated gRPC service: a missing one is a type error. */
+export type DeclarationsOf<S> = { [K in keyof S]: TypedDeclaration<RequestOf<S[K]>, ResponseOf<S[K]>> };
+
+/** One handler per method of a generated gRPC service: a missing one is a type error. */
+export type ImplementationsOf<S, D> = { [K in keyof S]: Implementation<D, RequestOf<S[K]>, ResponseOf<S[K]>> };

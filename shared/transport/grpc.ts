@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import type * as v from "valibot";
 import { describeError, isDependencyDown } from "../platform/dependency-errors.ts";
 import { DomainError, unavailable } from "../platform/errors.ts";
+import type { Log } from "../platform/log.ts";
 import { appMetrics } from "../platform/telemetry/metrics.ts";
 import { fromServiceError, toServiceError } from "./grpc-status.ts";
 import { parseInput } from "./validation.ts";
@@ -17,8 +18,6 @@ export interface UnaryMethod<Req, Res> {
   responseSerialize(value: Res): Buffer;
   responseDeserialize(value: Buffer): Res;
 }
-
-export type Logger = (entry: Record<string, unknown>) => void;
 
 /** rpc.* attributes of a method path such as /writer.v1.WriterService/CreateProduct. */
 function rpcAttributes(path: string, code: grpc.status) {
@@ -42,7 +41,7 @@ export function serveUnary<Req, Res>(
   method: UnaryMethod<Req, Res>,
   schema: v.GenericSchema<unknown, Req>,
   handle: (request: Req, metadata: grpc.Metadata) => Promise<Res>,
-  log: Logger,
+  log: Log,
 ): void {
   const handler: grpc.handleUnaryCall<Req, Res> = (call, callback) => {
     const started = performance.now();

@@ -1,15 +1,7 @@
-// Small HTTP helpers the function routes share: path ids, query strings, version headers.
+// Small HTTP helpers the declared routes share: JSON bodies, query strings, version headers, ETags.
 import type { Context } from "hono";
 import * as v from "valibot";
-import { invalidInput } from "../platform/errors.ts";
-import { parseInput } from "./validation.ts";
-
-const UuidParam = v.pipe(v.string(), v.uuid("must be a UUID"));
-
-/** The `:id` path parameter as a UUID, or a 400 naming it. */
-export function idParam(c: Context): string {
-  return parseInput(v.object({ id: UuidParam }), { id: c.req.param("id") }).id;
-}
+import { DomainError, invalidInput } from "../platform/errors.ts";
 
 /** `"<n>"` (or weak `W/"<n>"`) in a version header; undefined when the header is absent. */
 export function versionHeader(c: Context, name: string): number | undefined {
@@ -33,12 +25,12 @@ export function etagMatches(header: string, version: number): boolean {
     .some((tag) => tag === "*" || tag === etag(version));
 }
 
-/** The item with its ETag, or a 304 when If-None-Match names its current version (conditional read). */
-export function conditionalItem(c: Context, item: { version: number }): Response {
-  c.header("ETag", etag(item.version));
+/** `send()` with the version's ETag, or a 304 when If-None-Match names that version (conditional read). */
+export function conditional(c: Context, version: number, send: () => Response): Response {
+  c.header("ETag", etag(version));
   const ifNoneMatch = c.req.header("If-None-Match");
-  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, item.version)) return c.body(null, 304);
-  return c.json(item, 200);
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, version)) return c.body(null, 304);
+  return send();
 }
 
 /** A header holding a positive whole number (e.g. X-Min-Version: 3); undefined when absent. */
@@ -68,3 +60,28 @@ export function queryObject(c: Context): Record<string, string> {
 
 /** A query string value as a whole number, or a 400 naming the parameter. */
 export const IntegerString = v.pipe(v.string(), v.regex(/^-?\d{1,16}$/, "must be a whole number"), v.transform(Number));
+
+/** Reads a JSON object body; malformed JSON, a non-object or a non-JSON content type is a 400 naming the body. */
+export async function readJson(c: Context): Promise<unknown> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
+    throw new DomainError("invalid_input", "the body must be application/json", [
+      { path: "(body)", message: `expected content-type application/json, got '${type || "none"}'` },
+    ]);
+  }
+  const text = await c.req.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new DomainError("invalid_input", "the body is not valid JSON", [
+      { path: "(body)", message: error instanceof Error ? error.message : "malformed JSON" },
+    ]);
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new DomainError("invalid_input", "the body must be a JSON object", [
+      { path: "(body)", message: "expected a JSON object" },
+    ]);
+  }
+  return body;
+}

@@ -8,8 +8,9 @@
 // Anything else the converter cannot express fails the build of the document, loudly.
 import { type ConversionConfig, type JsonSchema, toJsonSchema, toJsonSchemaDefs } from "@valibot/to-json-schema";
 import * as v from "valibot";
-import type { AnyFunction, HttpOperation, RequestHeader, ResponseHeader } from "./function.ts";
+import type { FunctionDeclaration } from "./function.ts";
 import type { Problem } from "./problem.ts";
+import type { HttpOperation, RequestHeader, ResponseHeader } from "./route.ts";
 
 /** Every error body: RFC 9457 problem details (shared/transport/problem.ts). */
 export const ProblemSchema = v.strictObject({
@@ -189,10 +190,11 @@ function headerRefs(names: readonly string[] | undefined): ResponseObject["heade
 }
 
 /** The named schemas of every operation, each name given to exactly one schema. */
-function namedSchemas(functions: readonly AnyFunction[]): Record<string, v.GenericSchema> {
+function namedSchemas(functions: readonly FunctionDeclaration[]): Record<string, v.GenericSchema> {
   const named = new Map<string, v.GenericSchema>([["Problem", ProblemSchema]]);
   for (const fn of functions) {
-    for (const op of fn.operations) {
+    {
+      const op = fn.route;
       for (const response of Object.values(op.responses)) {
         if (response.name === undefined) continue;
         if (!response.schema)
@@ -208,7 +210,11 @@ function namedSchemas(functions: readonly AnyFunction[]): Record<string, v.Gener
   return Object.fromEntries(named);
 }
 
-function pathParameters(fn: AnyFunction, op: HttpOperation, convert: ReturnType<typeof converter>): ParameterObject[] {
+function pathParameters(
+  fn: FunctionDeclaration,
+  op: HttpOperation,
+  convert: ReturnType<typeof converter>,
+): ParameterObject[] {
   const names = [...op.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1] ?? "");
   const described = Object.keys(op.pathParams ?? {});
   if (names.join() !== described.join()) {
@@ -223,7 +229,11 @@ function pathParameters(fn: AnyFunction, op: HttpOperation, convert: ReturnType<
   }));
 }
 
-function queryParameters(fn: AnyFunction, op: HttpOperation, convert: ReturnType<typeof converter>): ParameterObject[] {
+function queryParameters(
+  fn: FunctionDeclaration,
+  op: HttpOperation,
+  convert: ReturnType<typeof converter>,
+): ParameterObject[] {
   if (!op.query) return [];
   const object = convert.schema(op.query.schema);
   const properties = object.type === "object" ? (object.properties ?? {}) : undefined;
@@ -250,13 +260,13 @@ function queryParameters(fn: AnyFunction, op: HttpOperation, convert: ReturnType
   });
 }
 
-function headerParameters(fn: AnyFunction, op: HttpOperation): ParameterObject[] {
+function headerParameters(fn: FunctionDeclaration, op: HttpOperation): ParameterObject[] {
   const names: (RequestHeader | "Idempotency-Key")[] = [...(op.headers ?? [])];
   if (fn.tier === "writer") names.push("Idempotency-Key");
   return names.map((name) => ({ name, in: "header", required: false, ...REQUEST_HEADERS[name] }));
 }
 
-function responses(fn: AnyFunction, op: HttpOperation, convert: ReturnType<typeof converter>) {
+function responses(fn: FunctionDeclaration, op: HttpOperation, convert: ReturnType<typeof converter>) {
   const out: Record<string, ResponseObject> = {};
   for (const [status, response] of Object.entries(op.responses)) {
     if (!/^[123]\d\d$/.test(status)) throw new OpenApiError(`${fn.name}: ${status} is not a success status`);
@@ -286,7 +296,7 @@ function responses(fn: AnyFunction, op: HttpOperation, convert: ReturnType<typeo
   return out;
 }
 
-function operation(fn: AnyFunction, op: HttpOperation, convert: ReturnType<typeof converter>): OperationObject {
+function operation(fn: FunctionDeclaration, op: HttpOperation, convert: ReturnType<typeof converter>): OperationObject {
   if (op.body && !v.is(op.body.schema, op.body.example)) {
     throw new OpenApiError(`${fn.name}: the body example does not pass the body schema`);
   }
@@ -296,7 +306,7 @@ function operation(fn: AnyFunction, op: HttpOperation, convert: ReturnType<typeo
     ...headerParameters(fn, op),
   ];
   return {
-    operationId: op.operationId ?? fn.name,
+    operationId: fn.name,
     tags: [op.tag.name],
     summary: op.summary,
     description: fn.description,
@@ -329,15 +339,19 @@ const DEFAULT_INFO: DocumentInfo = {
 };
 
 /** The OpenAPI 3.1 document of `functions`' routes; throws OpenApiError on metadata that does not add up. */
-export function buildOpenApi(functions: readonly AnyFunction[], info: DocumentInfo = DEFAULT_INFO): OpenApiDocument {
+export function buildOpenApi(
+  functions: readonly FunctionDeclaration[],
+  info: DocumentInfo = DEFAULT_INFO,
+): OpenApiDocument {
   const definitions = namedSchemas(functions);
   const convert = converter(definitions);
   const paths: OpenApiDocument["paths"] = {};
   const tags = new Map<string, string>();
   const ids = new Set<string>();
   for (const fn of functions) {
-    for (const op of fn.operations) {
-      const id = op.operationId ?? fn.name;
+    {
+      const op = fn.route;
+      const id = fn.name;
       if (ids.has(id)) throw new OpenApiError(`${fn.name}: operationId ${id} is used twice`);
       ids.add(id);
       const known = tags.get(op.tag.name);

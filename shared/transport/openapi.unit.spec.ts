@@ -9,9 +9,10 @@ import * as v from "valibot";
 import { CreateProductBody, createProduct } from "#functions/products/create-product/create-product.ts";
 import { SearchProductsQuery } from "#functions/products/search-products/search-products.ts";
 import { allFunctions, writerFunctions } from "#functions/registry.ts";
-import type { AnyFunction, HttpOperation } from "./function.ts";
+import type { FunctionDeclaration } from "./function.ts";
 import { IntegerString } from "./http.ts";
 import { buildOpenApi, type OpenApiDocument, OpenApiError, type OperationObject } from "./openapi.ts";
+import type { HttpOperation } from "./route.ts";
 
 const doc = buildOpenApi(allFunctions);
 const DOC_ID = "urn:cqrs-ts:openapi";
@@ -257,14 +258,17 @@ describe("parameters", () => {
 });
 
 describe("building", () => {
-  const withOperation = (change: (op: HttpOperation) => HttpOperation): AnyFunction => {
-    const [op] = createProduct.operations;
-    assert.ok(op);
-    return { ...createProduct, operations: [change(op)] };
-  };
+  const withOperation = (
+    change: (op: HttpOperation) => HttpOperation,
+    name = createProduct.name,
+  ): FunctionDeclaration => ({
+    ...createProduct,
+    name,
+    route: change(createProduct.route),
+  });
 
   test("refuses metadata that does not add up, naming the function", () => {
-    const broken: [string, AnyFunction[]][] = [
+    const broken: [string, FunctionDeclaration[]][] = [
       [
         "an example the body schema refuses",
         [withOperation((op) => ({ ...op, body: { schema: CreateProductBody, example: { sku: "" } } }))],
@@ -284,8 +288,8 @@ describe("building", () => {
         "a query parameter without a description",
         [withOperation((op) => ({ ...op, query: { schema: SearchProductsQuery, descriptions: { q: "words" } } }))],
       ],
-      ["the same route twice", [createProduct, withOperation((op) => ({ ...op, operationId: "CreateProductAgain" }))]],
-      ["an operationId twice", [createProduct, withOperation((op) => ({ ...op, method: "put" }))]],
+      ["the same route twice", [createProduct, withOperation((op) => op, "CreateProductAgain")]],
+      ["an operationId twice", [createProduct, withOperation((op) => ({ ...op, method: "patch" }))]],
     ];
     for (const [what, functions] of broken) {
       assert.throws(() => buildOpenApi(functions), OpenApiError, what);

@@ -71,28 +71,3 @@ export function errorHandler(log: (entry: Record<string, unknown>) => void) {
     return problemResponse(problemFor(new DomainError("internal", "internal error")));
   };
 }
-
-/** Reads a JSON object body; malformed JSON, a non-object or a non-JSON content type is a 400 naming the body. */
-export async function readJson(c: Context): Promise<unknown> {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
-    throw new DomainError("invalid_input", "the body must be application/json", [
-      { path: "(body)", message: `expected content-type application/json, got '${type || "none"}'` },
-    ]);
-  }
-  const text = await c.req.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw new DomainError("invalid_input", "the body is not valid JSON", [
-      { path: "(body)", message: error instanceof Error ? error.message : "malformed JSON" },
-    ]);
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new DomainError("invalid_input", "the body must be a JSON object", [
-      { path: "(body)", message: "expected a JSON object" },
-    ]);
-  }
-  return body;
-}

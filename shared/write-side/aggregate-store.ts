@@ -1,53 +1,87 @@
-// Running one command on the writer, for every aggregate: in one transaction, lock the aggregate's
-// row, decide (pure), write the row and append the resulting event to the outbox. Either both
-// commit or neither does. A unique violation becomes the domain error the aggregate says it means.
-
-import type { DomainError } from "../platform/errors.ts";
-import type { WriterDeps, WriterTx } from "../transport/tiers.ts";
+// Running one command on the writer, for every state-stored aggregate: in one transaction, load the
+// aggregate's row under a lock, decide (pure), insert or update the row and append the resulting
+// event to the outbox. Either both commit or neither does. A unique violation becomes the domain
+// error the aggregate says it means.
+import { eq } from "drizzle-orm";
+import { conflict, type DomainError } from "../platform/errors.ts";
+import type { AggregateEvents, EventData } from "../platform/events.ts";
 import { pgError, UNIQUE_VIOLATION } from "./db/errors.ts";
+import type { products, users } from "./db/schema.ts";
+import type { Lifecycle } from "./lifecycle.ts";
 import { appendEvent } from "./outbox.ts";
+import type { WriterDeps, WriterTx } from "./writer-deps.ts";
 
-export interface StoredState {
-  id: string;
-  version: number;
-  updatedAt: Date;
-  deleted: boolean;
-}
+/** The tables of state-stored aggregates: an id, the aggregate's columns, a version and deleted_at. */
+export type AggregateTable = typeof products | typeof users;
 
-export interface Decision<S extends StoredState> {
+/** An aggregate's state as its row holds it, with `deleted` for deleted_at. */
+export type RowState<T extends AggregateTable> = Omit<T["$inferSelect"], "deletedAt"> & Lifecycle;
+
+export interface Decision<T extends string, S> {
   /** The event type, e.g. ProductUpdated. */
-  type: string;
+  type: T;
   /** The state after it. */
   state: S;
 }
 
-export interface CommandSpec<S extends StoredState> {
-  aggregateType: string;
-  /** Reads the row under a lock (select ... for update), or undefined. */
-  load(tx: WriterTx, id: string): Promise<S | undefined>;
-  decide(state: S | undefined): Decision<S>;
-  /** Writes the new state: an insert when there was no row, else an update. */
-  save(tx: WriterTx, state: S, existed: boolean): Promise<void>;
-  /** The event's `data`: the full state after the change. */
-  eventData(state: S): Record<string, unknown>;
-  /** The domain error a unique violation on `constraint` means, if any. */
-  uniqueViolation?(constraint: string): DomainError | undefined;
+/** A field a live aggregate must hold alone (a partial unique index), and the 409 a clash means. */
+export interface UniqueField {
+  /** The index name contains it, e.g. sku for products_sku_live_idx. */
+  field: string;
+  /** The value the command claims, if it claims one. */
+  claimed: string | undefined;
+  /** e.g. "this sku is taken by another product" */
+  message: string;
 }
 
-export async function runCommand<S extends StoredState>(
+export interface CommandSpec<T extends AggregateTable, E extends string, D> {
+  table: T;
+  events: AggregateEvents<E, D>;
+  decide(state: RowState<T> | undefined): Decision<E, RowState<T>>;
+  /** The event's `data`: the full state after the change, as the events declare it. */
+  eventData(state: RowState<T>): D & EventData;
+  unique?: UniqueField;
+}
+
+async function load<T extends AggregateTable>(tx: WriterTx, table: T, id: string): Promise<RowState<T> | undefined> {
+  // drizzle's builders cannot follow a union of tables; each member has these columns.
+  const t = table as typeof products;
+  const [row] = await tx.select().from(t).where(eq(t.id, id)).for("update");
+  if (!row) return undefined;
+  const { deletedAt, ...rest } = row;
+  return { ...rest, deleted: deletedAt !== null } as unknown as RowState<T>;
+}
+
+async function save<T extends AggregateTable>(tx: WriterTx, table: T, state: RowState<T>, existed: boolean) {
+  const t = table as typeof products;
+  const { deleted, ...columns } = state;
+  const row = { ...columns, deletedAt: deleted ? state.updatedAt : null } as unknown as typeof products.$inferInsert;
+  if (existed) await tx.update(t).set(row).where(eq(t.id, state.id));
+  else await tx.insert(t).values(row);
+}
+
+function uniqueViolation(unique: UniqueField | undefined, constraint: string): DomainError | undefined {
+  if (!unique || !constraint.includes(unique.field)) return undefined;
+  const detail =
+    unique.claimed === undefined ? `the ${unique.field} is taken` : `${unique.field} ${unique.claimed} is taken`;
+  return conflict(detail, [{ path: unique.field, message: unique.message }]);
+}
+
+export async function runCommand<T extends AggregateTable, E extends string, D>(
   deps: WriterDeps,
   id: string,
-  spec: CommandSpec<S>,
-): Promise<S> {
+  spec: CommandSpec<T, E, D>,
+): Promise<RowState<T>> {
   try {
     return await deps.db.transaction(async (tx) => {
-      const current = await spec.load(tx, id);
+      const current = await load(tx, spec.table, id);
       const decision = spec.decide(current);
-      await spec.save(tx, decision.state, current !== undefined);
+      await save(tx, spec.table, decision.state, current !== undefined);
       await appendEvent(tx, {
-        aggregateType: spec.aggregateType,
+        aggregateType: spec.events.aggregateType,
         aggregateId: id,
         type: decision.type,
+        schemaVersion: spec.events.types[decision.type].version,
         version: decision.state.version,
         occurredAt: decision.state.updatedAt,
         data: spec.eventData(decision.state),
@@ -56,7 +90,7 @@ export async function runCommand<S extends StoredState>(
     });
   } catch (error) {
     const pg = pgError(error);
-    const mapped = pg?.code === UNIQUE_VIOLATION ? spec.uniqueViolation?.(String(pg.constraint_name)) : undefined;
+    const mapped = pg?.code === UNIQUE_VIOLATION ? uniqueViolation(spec.unique, String(pg.constraint_name)) : undefined;
     throw mapped ?? error;
   }
 }

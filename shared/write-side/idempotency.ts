@@ -1,36 +1,18 @@
 // Idempotency keys (Idempotency-Key on a POST). The gateway forwards the key with its scope (the
-// route) as gRPC metadata; the writer's middleware stores it in PostgreSQL in the same transaction as
+// route) as gRPC metadata (shared/transport/idempotency-key.ts); the writer's middleware stores it in PostgreSQL in the same transaction as
 // the command's effect. A repeat with the same key and request gets the stored response and writes
 // nothing; the same key with another request is a 422; a repeat while the first is still in flight
 // waits on the first's uncommitted key row, and past a short lock timeout gets a 409 (in progress).
 import crypto from "node:crypto";
-import * as grpc from "@grpc/grpc-js";
 import { and, eq, sql } from "drizzle-orm";
-import type { Context } from "hono";
-import { DomainError, invalidInput } from "../platform/errors.ts";
+import { DomainError } from "../platform/errors.ts";
 import type { CallMiddleware } from "../transport/function.ts";
-import type { WriterDb, WriterDeps } from "../transport/tiers.ts";
+import { IDEMPOTENCY_KEY, IDEMPOTENCY_SCOPE } from "../transport/idempotency-key.ts";
 import { LOCK_NOT_AVAILABLE, pgError } from "./db/errors.ts";
 import { idempotencyKeys } from "./db/schema.ts";
+import type { WriterDb, WriterDeps } from "./writer-deps.ts";
 
-const KEY = "idempotency-key";
-const SCOPE = "idempotency-scope";
 const IN_FLIGHT_WAIT = "250ms";
-
-/** The gRPC metadata a gateway call carries: the Idempotency-Key and its scope, when given. */
-export function forwardedMetadata(c: Context): grpc.Metadata {
-  const metadata = new grpc.Metadata();
-  const key = c.req.header("Idempotency-Key");
-  if (key === undefined) return metadata;
-  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
-    throw invalidInput("Idempotency-Key must be 1 to 255 visible ASCII characters", [
-      { path: "Idempotency-Key", message: "1 to 255 visible ASCII characters" },
-    ]);
-  }
-  metadata.set(KEY, key);
-  metadata.set(SCOPE, `${c.req.method} ${c.req.routePath}`);
-  return metadata;
-}
 
 function hashRequest(path: string, request: unknown): string {
   return crypto.createHash("sha256").update(path).update("\n").update(JSON.stringify(request)).digest("hex");
@@ -39,8 +21,8 @@ function hashRequest(path: string, request: unknown): string {
 /** The writer's middleware: honours idempotency keys, even when two repeats race. */
 export function idempotency(ttlMs: number): CallMiddleware<WriterDeps> {
   return async (call, deps, next) => {
-    const [key] = call.metadata.get(KEY);
-    const [scope] = call.metadata.get(SCOPE);
+    const [key] = call.metadata.get(IDEMPOTENCY_KEY);
+    const [scope] = call.metadata.get(IDEMPOTENCY_SCOPE);
     if (typeof key !== "string" || typeof scope !== "string") return next(deps);
     const requestHash = hashRequest(call.path, call.request);
     const now = deps.clock();

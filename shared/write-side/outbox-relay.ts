@@ -11,12 +11,11 @@ import type { Span } from "@opentelemetry/api";
 import type postgres from "postgres";
 import { topicFor } from "../platform/events.ts";
 import { ensureTopics, type Producer } from "../platform/kafka.ts";
+import type { Log } from "../platform/log.ts";
 import { endSpan, startPublishSpan } from "../platform/telemetry/kafka-spans.ts";
 
 const RELAY_LOCK_KEY = 7_246_351_902; // any constant: names the relay's advisory lock
 const BATCH = 500;
-
-export type Log = (entry: Record<string, unknown>) => void;
 
 interface OutboxRow {
   id: string;

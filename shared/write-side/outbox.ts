@@ -2,14 +2,16 @@
 // the writer never talks to Kafka inside a request (no dual write).
 import { context, propagation } from "@opentelemetry/api";
 import { v7 as uuidv7 } from "uuid";
-import { type EventEnvelope, SCHEMA_VERSION } from "../platform/events.ts";
-import type { WriterTx } from "../transport/tiers.ts";
+import type { EventEnvelope } from "../platform/events.ts";
 import { outbox } from "./db/schema.ts";
+import type { WriterTx } from "./writer-deps.ts";
 
 export interface NewEvent {
   aggregateType: string;
   aggregateId: string;
   type: string;
+  /** The schema version of `data` for this type (its AggregateEvents entry). */
+  schemaVersion: number;
   version: number;
   occurredAt: Date;
   data: Record<string, unknown>;
@@ -22,7 +24,7 @@ export async function appendEvent(tx: WriterTx, event: NewEvent): Promise<EventE
     aggregateId: event.aggregateId,
     version: event.version,
     occurredAt: event.occurredAt.toISOString(),
-    schemaVersion: SCHEMA_VERSION,
+    schemaVersion: event.schemaVersion,
     data: event.data,
   };
   // The command's trace context rides with the event, so the publish and the projection join its trace.

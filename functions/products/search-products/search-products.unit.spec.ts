@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as v from "valibot";
 import { DomainError } from "#shared/platform/errors.ts";
-import { buildFilter, decodeCursor, encodeCursor, SearchProductsQuery } from "./search-products.ts";
+import type { SortOf } from "#shared/transport/cursor.ts";
+import { buildFilter } from "./search-products.handler.ts";
+import { SearchProductsQuery, SORTS } from "./search-products.ts";
+
+type Sort = SortOf<(typeof SORTS.names)[number]>;
+const encodeCursor = (cursor: { sort: Sort; last: string | number; id: string }) =>
+  SORTS.encode(cursor.sort, cursor.last, cursor.id);
+const decodeCursor = (raw: string, sort: Sort) => ({ sort, ...SORTS.decode(raw, sort) });
 
 const ID = "01890f4e-7b7a-7cc0-8b6e-3c2f1a9d4e51";
 

@@ -1,10 +1,8 @@
-// What each tier injects into its functions' handlers. No function builds a client of its own.
+// What the writer injects into its command handlers. No function builds a client of its own.
 import type { ExtractTablesWithRelations } from "drizzle-orm";
 import type { PgDatabase, PgTransaction } from "drizzle-orm/pg-core";
 import type { PostgresJsQueryResultHKT } from "drizzle-orm/postgres-js";
-import type { Db } from "mongodb";
-import type { VersionedCache } from "../read-side/cache.ts";
-import type * as schema from "../write-side/db/schema.ts";
+import type * as schema from "./db/schema.ts";
 
 /** The database or a transaction on it: a middleware may run a handler inside its own transaction. */
 export type WriterDb = PgDatabase<PostgresJsQueryResultHKT, typeof schema>;
@@ -18,12 +16,4 @@ export interface WriterDeps {
   db: WriterDb;
   clock: () => Date;
   newId: () => string;
-}
-
-export interface ReaderDeps {
-  readModel: Db;
-  cache: VersionedCache;
-  clock: () => Date;
-  /** Longest a query waits for the projection to reach a requested version. */
-  minVersionWaitMs: number;
 }

@@ -1,0 +1,24 @@
+// The user as the API shows it: the shapes of what its routes answer, and its group in the OpenAPI
+// document.
+import * as v from "valibot";
+import type { User } from "#proto/gen/reader/v1/reader.ts";
+import { Id, Timestamp, Version, versionOf } from "#shared/transport/fields.ts";
+
+/** The users' group in the API document. */
+export const TAG = {
+  name: "users",
+  description: "Users (email unique among live users): create, change, delete, read one, list.",
+};
+
+/** A user as the API answers it (GET one, and each item of a list). */
+export const UserSchema = v.strictObject({
+  id: v.pipe(Id, v.description("UUIDv7, made by the writer")),
+  email: v.pipe(v.string(), v.description("as given, trimmed")),
+  name: v.string(),
+  version: v.pipe(Version, v.description("1 when created, one more with each change; also the ETag")),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+}) satisfies v.GenericSchema<unknown, User>;
+
+/** What a command answers: the user's id and its version after the change. */
+export const UserVersion = versionOf();

@@ -1,0 +1,11 @@
+// What the reader injects into its query handlers. No function builds a client of its own.
+import type { Db } from "mongodb";
+import type { VersionedCache } from "./cache.ts";
+
+export interface ReaderDeps {
+  readModel: Db;
+  cache: VersionedCache;
+  clock: () => Date;
+  /** Longest a query waits for the projection to reach a requested version. */
+  minVersionWaitMs: number;
+}
