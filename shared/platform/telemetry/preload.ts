@@ -1,15 +1,28 @@
-// `node --import ./shared/platform/telemetry/preload.ts <service entry>`: starts telemetry before the service's
-// own modules load, so the instrumentations can patch http, grpc, mongodb and redis as they are
-// imported. The service name comes from OTEL_SERVICE_NAME, else from the entry's folder name.
+// `node --import ./shared/platform/telemetry/preload.ts services/<name>/main.ts` (what `npm start`
+// runs): starts telemetry before the service's own modules load, so the instrumentations can patch
+// http, grpc and the service's own clients as they are imported.
+//
+// Each service has a preload of its own (preload-<service>.ts) with only the instrumentations it
+// uses; this one imports just the one of the service it is started for, named by the entry's folder,
+// so a process never loads another service's instrumentations. The images skip this step and
+// preload dist/preload-<service>.js directly (scripts/bundle.ts).
 import path from "node:path";
-import { register } from "import-in-the-middle/register-hooks.mjs";
-import { startTelemetry } from "./setup.ts";
 
-// ES module imports of the instrumented packages go through this hook; nothing else does.
-register({ include: ["@grpc/grpc-js", "mongodb", "redis", "@redis/client", "http", "https", "node:http"] });
+const PRELOADS = {
+  gateway: () => import("./preload-gateway.ts"),
+  writer: () => import("./preload-writer.ts"),
+  reader: () => import("./preload-reader.ts"),
+} as const;
+type Service = keyof typeof PRELOADS;
+const isService = (name: string): name is Service => Object.hasOwn(PRELOADS, name);
 
-// services/<name>/main.ts in development, dist/<name>.js in the image.
+// services/<name>/main.ts in development, dist/<name>.js for a bundle started by hand.
 const entry = process.argv[1] ?? "";
 const folder = path.basename(path.dirname(entry));
-const fromEntry = folder === "dist" ? path.basename(entry, path.extname(entry)) : folder;
-startTelemetry(process.env.OTEL_SERVICE_NAME ?? fromEntry);
+const service = folder === "dist" ? path.basename(entry, path.extname(entry)) : folder;
+if (!isService(service)) {
+  throw new Error(
+    `telemetry preload: ${entry} is no service entry (services/<name>/main.ts with name ${Object.keys(PRELOADS).join(", ")})`,
+  );
+}
+await PRELOADS[service]();

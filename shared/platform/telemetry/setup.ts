@@ -1,22 +1,25 @@
 // OpenTelemetry for one service process: traces over OTLP/HTTP, metrics for a Prometheus scrape of
-// the service's own /metrics, W3C trace context, and the maintained instrumentations (http, grpc,
-// mongodb, redis). Loaded by preload.ts before any application module, because instrumentations
-// patch modules as they are loaded. OTEL_SDK_DISABLED=true switches all of it off; the standard
-// OTEL_* variables (sampler, endpoint, service name, resource attributes) are honoured.
+// the service's own /metrics, W3C trace context, and the maintained instrumentations every service
+// uses (http, grpc) plus those its own preload brings (the reader's mongodb and redis). Started by
+// the service's preload (preload-<service>.ts) before any application module, because
+// instrumentations patch modules as they are loaded. OTEL_SDK_DISABLED=true switches all of it off;
+// the standard OTEL_* variables (sampler, endpoint, service name, resource attributes) are honoured.
+//
+// Nothing here names a database client or its instrumentation: this module is loaded by every
+// service, and the gateway and the writer must not load the reader's instrumentations.
 import { createNoopMeter, metrics } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { registerInstrumentations } from "@opentelemetry/instrumentation";
+import { type Instrumentation, registerInstrumentations } from "@opentelemetry/instrumentation";
 import { GrpcInstrumentation } from "@opentelemetry/instrumentation-grpc";
 import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
-import { MongoDBInstrumentation } from "@opentelemetry/instrumentation-mongodb";
-import { RedisInstrumentation } from "@opentelemetry/instrumentation-redis";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import { register } from "import-in-the-middle/register-hooks.mjs";
 import { loadConfig } from "../config.ts";
 import { startRuntimeMetrics } from "./runtime-metrics.ts";
 
@@ -33,7 +36,35 @@ let current: Telemetry | undefined;
 /** The running telemetry of this process, if it was started (by preload.ts). */
 export const telemetry = (): Telemetry | undefined => current;
 
-export function startTelemetry(serviceName: string): Telemetry | undefined {
+/** What one service instruments beyond http and grpc, which every service serves or calls. */
+export interface ServiceInstrumentation {
+  /** Packages whose ES module imports import-in-the-middle must intercept for these instrumentations. */
+  hooked: readonly string[];
+  /** Created only once the module hook is registered, so that they patch through it. */
+  create(): Instrumentation[];
+}
+
+/** ES module imports the http and grpc instrumentations patch through; nothing else is intercepted. */
+const HOOKED_BY_EVERY_SERVICE = ["@grpc/grpc-js", "http", "https", "node:http"] as const;
+
+/**
+ * What a service's preload does: registers the ES module hook for exactly the packages the service's
+ * instrumentations patch, then starts telemetry under the service's name (OTEL_SERVICE_NAME wins).
+ */
+export function preloadTelemetry(
+  service: string,
+  extra: ServiceInstrumentation = { hooked: [], create: () => [] },
+): Telemetry | undefined {
+  // With telemetry off, a hook would only wrap modules for instrumentations that never patch them.
+  if (process.env.OTEL_SDK_DISABLED === "true") return undefined;
+  register({ include: [...HOOKED_BY_EVERY_SERVICE, ...extra.hooked] });
+  return startTelemetry(process.env.OTEL_SERVICE_NAME ?? service, extra.create);
+}
+
+export function startTelemetry(
+  serviceName: string,
+  extraInstrumentations: () => Instrumentation[] = () => [],
+): Telemetry | undefined {
   if (process.env.OTEL_SDK_DISABLED === "true" || current) return current;
   const config = loadConfig();
   // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (envDetector) over the SDK's defaults; the
@@ -68,12 +99,7 @@ export function startTelemetry(serviceName: string): Telemetry | undefined {
   registerInstrumentations({
     tracerProvider,
     meterProvider,
-    instrumentations: [
-      http,
-      new GrpcInstrumentation(),
-      new MongoDBInstrumentation({ enhancedDatabaseReporting: false }),
-      new RedisInstrumentation(),
-    ],
+    instrumentations: [http, new GrpcInstrumentation(), ...extraInstrumentations()],
   });
   // The gateway records http.server.request.duration itself, labelled with the matched route;
   // the instrumentation's own series of that name (no route) would only duplicate it.
