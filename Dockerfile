@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 #
-# One image definition for the three services; the build argument SERVICE picks which one runs:
+# One image definition for the three services; the build argument SERVICE picks which one the image
+# is, and each image carries that service's code and packages only:
 #   docker build --build-arg SERVICE=gateway -t cqrs-ts-gateway .    (compose.yaml does this per service)
 # Targets:
-#   runtime (the default, last stage)  node:24-bookworm-slim, the esbuild bundles, the externals, non-root
+#   runtime (the default, last stage)  node:24-bookworm-slim, the service's bundle files, its externals, non-root
 #   e2e                                 the sources with dev dependencies, runs tests/e2e against E2E_GATEWAY_URL
 
 # ---------------------------------------------------------------------------------------------------
@@ -32,23 +33,20 @@ COPY . .
 RUN node scripts/bundle.ts
 
 # ---------------------------------------------------------------------------------------------------
-# The node_modules the runtime image gets: only the packages scripts/bundle.ts leaves external and
-# what they depend on. Pruning the build stage's tree (rather than a fresh `npm ci --omit=dev`) keeps
-# the native Kafka client built once. The manifest is cut down to the externals, then `npm prune`
-# removes everything no longer reachable from it: the bundled packages and all dev dependencies.
-# Last, librdkafka's source tree, static archives and object files go (build inputs only, about
-# 260 MB): the addon needs just build/Release/*.node and build/deps/librdkafka*.so.1.
-FROM build AS runtime-modules
-RUN node --input-type=module -e ' \
-      import fs from "node:fs"; \
-      import { isExternal } from "./scripts/bundle.ts"; \
-      const manifest = JSON.parse(fs.readFileSync("package.json", "utf8")); \
-      const kept = Object.entries(manifest.dependencies).filter(([name]) => isExternal(name)); \
-      manifest.dependencies = Object.fromEntries(kept); \
-      delete manifest.devDependencies; \
-      delete manifest.scripts; \
-      fs.writeFileSync("package.json", JSON.stringify(manifest, null, 2)); \
-    ' \
+# What one service's image gets (SERVICE from here on): `node scripts/bundle.ts stage` lays out in
+# /runtime the files of dist/ that service runs (its entry, its telemetry preload and the chunks they
+# import, read from esbuild's metafile), drizzle/ for the writer, and package.json cut down to that
+# service's EXTERNALS (scripts/bundle.ts). `npm prune` against that manifest then removes from the
+# build stage's tree everything the service does not need: the bundled packages, all dev
+# dependencies, and every other service's externals, so the gateway's tree has no Kafka client and no
+# database driver. Pruning (rather than a fresh `npm ci --omit=dev`) keeps the native Kafka client
+# built once for the writer and the reader. Last, librdkafka's source tree, static archives and
+# object files go (build inputs only, about 260 MB; absent from the gateway's tree anyway): the addon
+# needs just build/Release/*.node and build/deps/librdkafka*.so.1.
+FROM build AS runtime-files
+ARG SERVICE
+RUN node scripts/bundle.ts stage "${SERVICE}" /runtime \
+ && cp /runtime/package.json package.json \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/@confluentinc/kafka-javascript/deps/librdkafka \
            node_modules/@confluentinc/kafka-javascript/build/deps/*.a \
@@ -71,44 +69,42 @@ CMD ["node", "--test", "--test-concurrency=1", "tests/e2e/**/*.spec.ts"]
 
 # ---------------------------------------------------------------------------------------------------
 FROM node:24-bookworm-slim AS runtime
+# Every layer of this stage differs per service, so the argument comes first.
+ARG SERVICE
 
-# The shared libraries librdkafka was linked against in the build stage (the -dev packages' runtime
-# halves); ca-certificates for TLS to managed brokers and OTLP endpoints.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      libssl3 libsasl2-2 zlib1g libzstd1 liblz4-1 libcurl4 ca-certificates \
+# ca-certificates for TLS to OTLP endpoints (and managed brokers); the writer and the reader also get
+# the shared libraries librdkafka was linked against in the build stage (the -dev packages' runtime
+# halves). The gateway has no Kafka client, so it gets none of them.
+RUN case "${SERVICE}" in \
+      gateway) libraries="" ;; \
+      writer|reader) libraries="libssl3 libsasl2-2 zlib1g libzstd1 liblz4-1 libcurl4" ;; \
+      *) echo "build argument SERVICE must be gateway, writer or reader (got '${SERVICE}')" >&2; exit 1 ;; \
+    esac \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates ${libraries} \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 ENV NODE_ENV=production
-# The pruned manifest comes along: its "type": "module" makes Node load dist/*.js as ES modules.
-COPY --from=runtime-modules /app/package.json ./package.json
-COPY --from=runtime-modules /app/node_modules ./node_modules
+# The pruned node_modules, then the staged files: the cut package.json (its "type": "module" makes
+# Node load dist/*.js as ES modules), the service's files of dist/ and, for the writer, the
+# migrations it applies at start.
+COPY --from=runtime-files /app/node_modules ./node_modules
+COPY --from=runtime-files /runtime/ ./
 # Fail the build, not the first request, if an external does not load on this image (a missing
-# shared library shows up here).
+# shared library shows up here), or if the service's entry or preload is missing.
 RUN node --input-type=module -e ' \
       import fs from "node:fs"; \
       const { dependencies } = JSON.parse(fs.readFileSync("package.json", "utf8")); \
       for (const name of Object.keys(dependencies)) await import(name); \
-    '
-# The writer applies these migrations at start; the other services ignore them.
-COPY --from=build /app/drizzle ./drizzle
-# All of dist/: the three services' entries, the telemetry preload and the chunks they share
-# (scripts/bundle.ts splits shared code into dist/chunk-*.js so the preload and the service load one
-# copy of it). About 1 MB, and one layer that the three images share.
-COPY --from=build /app/dist ./dist
-
-# Declared this late so that the layers above are shared by the three services' images.
-ARG SERVICE
-RUN case "${SERVICE}" in gateway|writer|reader) ;; \
-      *) echo "build argument SERVICE must be gateway, writer or reader (got '${SERVICE}')" >&2; exit 1 ;; \
-    esac \
- && test -f "dist/${SERVICE}.js" && test -f dist/preload.js
+    ' \
+ && test -f "dist/${SERVICE}.js" && test -f "dist/preload-${SERVICE}.js"
 ENV SERVICE=${SERVICE}
 
 USER node
 # Exec form cannot expand variables, so a shell does and then replaces itself with node: node stays
-# the process that receives SIGTERM (compose adds an init as PID 1 in front of it). The preload starts
-# OpenTelemetry before the service's modules load, so its instrumentations can patch them; the
-# service name comes from OTEL_SERVICE_NAME (compose sets it), else from the bundle's file name.
-CMD ["sh", "-c", "exec node --enable-source-maps --import ./dist/preload.js dist/${SERVICE}.js"]
+# the process that receives SIGTERM (compose adds an init as PID 1 in front of it). The service's
+# preload starts OpenTelemetry, with only that service's instrumentations, before the service's
+# modules load, so its instrumentations can patch them; the service name comes from
+# OTEL_SERVICE_NAME (compose sets it), else it is the service's own.
+CMD ["sh", "-c", "exec node --enable-source-maps --import \"./dist/preload-${SERVICE}.js\" \"dist/${SERVICE}.js\""]

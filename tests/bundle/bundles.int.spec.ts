@@ -1,13 +1,17 @@
-// The container images run esbuild bundles (dist/<service>.js, preceded by the telemetry preload
-// dist/preload.js) with native and instrumented packages external. No engine runs images here, so
-// this starts each bundle natively on the local stack, as the image's command does (same files, same
-// layout: dist/ beside drizzle/, `--import ./dist/preload.js`), sends a product through the bundled
-// gateway, checks that each bundle serves its metrics (so the preload's telemetry is the one the
-// service reports through), and stops each bundle with SIGTERM, expecting a clean exit.
+// The container images run esbuild bundles (dist/<service>.js, preceded by the service's telemetry
+// preload dist/preload-<service>.js) with native and instrumented packages external. No engine runs
+// images here, so this starts each bundle natively on the local stack, as the image's command does,
+// from a folder laid out by the same step as its image (stageRuntime: only the files of dist/ that
+// service runs, drizzle/ beside them for the writer, the cut package.json; node_modules is linked to
+// the checkout's), sends a product through the bundled gateway, checks that each bundle serves its
+// metrics (so the preload's telemetry is the one the service reports through), and stops each bundle
+// with SIGTERM, expecting a clean exit. A chunk missing from a service's files fails here.
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { bundle, outputFile, preloadFile, SERVICES, type Service } from "#scripts/bundle.ts";
+import { bundle, outputFile, preloadFile, SERVICES, type Service, stageRuntime } from "#scripts/bundle.ts";
 import { loadConfig } from "#shared/platform/config.ts";
 import {
   type ProcessSystemEnv,
@@ -21,15 +25,17 @@ import { cleanUp, eventually } from "../support/system.ts";
 const root = path.resolve(import.meta.dirname, "../..");
 const running = new Map<Service, ServiceProcess>();
 let system: ProcessSystemEnv | undefined;
+let staged = "";
+/** The dist/ of one service's staged image. */
+const distOf = (service: Service) => path.join(staged, service, "dist");
 
 function start(service: Service, env: Record<string, string>): ServiceProcess {
-  // The image's command: `node --enable-source-maps --import ./dist/preload.js dist/<service>.js`.
-  const preload = `./${path.relative(root, preloadFile())}`;
+  // The image's command: `node --enable-source-maps --import ./dist/preload-<service>.js dist/<service>.js`.
   const started = spawnService(
     service,
     // No MIGRATIONS_DIR: the writer finds drizzle/ beside dist/ by default, as in the image.
     { MIGRATIONS_DIR: undefined, OTEL_SDK_DISABLED: undefined, ...env, OTEL_SERVICE_NAME: service },
-    ["--enable-source-maps", "--import", preload, outputFile(service)],
+    ["--enable-source-maps", "--import", preloadFile(service, distOf(service)), outputFile(service, distOf(service))],
   );
   running.set(service, started);
   return started;
@@ -39,14 +45,20 @@ before(async () => {
   const written = await bundle();
   assert.deepEqual(
     written.filter((w) => w.name !== "chunk").map((w) => w.name),
-    [...SERVICES, "preload"],
+    [...SERVICES, ...SERVICES.map((service) => `preload-${service}`)],
   );
+  staged = fs.mkdtempSync(path.join(os.tmpdir(), "bundles-"));
+  for (const service of SERVICES) {
+    stageRuntime(service, path.join(staged, service));
+    fs.symlinkSync(path.join(root, "node_modules"), path.join(staged, service, "node_modules"), "dir");
+  }
   system = await processEnv("bundles");
 });
 
 after(async () => {
   for (const service of running.values()) if (service.child.exitCode === null) service.child.kill("SIGKILL");
   if (system) await cleanUp(loadConfig({ ...process.env, ...system.env }));
+  if (staged !== "") fs.rmSync(staged, { recursive: true, force: true });
 });
 
 test("each bundle starts on the local stack, serves a create and a read, and stops on SIGTERM", async () => {
