@@ -24,8 +24,9 @@ const CONNECTIONS = 16;
 const ROUNDS = 3;
 const WARMUP_SECONDS = 2;
 const MEASURE_SECONDS = 8;
-// FerretDB 1.x scans the whole collection on every operation (design.md §6), so the projection gets
-// slower as creates pile up: each mode creates at most this many products.
+// FerretDB 1.x scans the whole collection on every operation (docs/architecture.md, "The local
+// stack and compose"), so the projection gets slower as creates pile up: each mode creates at most
+// this many products.
 const WARMUP_CREATES = 300;
 const MEASURED_CREATES = 1500;
 const CATCH_UP_MS = 120_000;

@@ -1,10 +1,10 @@
-// Cache-aside in Redis with version-guarded writes (design.md §5). Each entry is a hash {v, b}:
-// `v` the newest version known, `b` the body at exactly that version. The projection raises `v`
-// (dropping an older body); a fill writes only a version at least `v`. So a reader that read an old
-// version before the projection applied a new one can never put the old one back. Redis being down
-// makes every call a miss or a no-op: queries get slower, never fail. An invalidation Redis could
-// not take is remembered and replayed when Redis is back (it may come back with its old data); until
-// then this process bypasses the cache for that key.
+// Cache-aside in Redis with version-guarded writes (docs/architecture.md, "Consistency model").
+// Each entry is a hash {v, b}: `v` the newest version known, `b` the body at exactly that version.
+// The projection raises `v` (dropping an older body); a fill writes only a version at least `v`. So
+// a reader that read an old version before the projection applied a new one can never put the old
+// one back. Redis being down makes every call a miss or a no-op: queries get slower, never fail. An
+// invalidation Redis could not take is remembered and replayed when Redis is back (it may come back
+// with its old data); until then this process bypasses the cache for that key.
 import { trace } from "@opentelemetry/api";
 import { createClient } from "redis";
 import type { Log } from "../platform/log.ts";

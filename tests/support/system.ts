@@ -1,6 +1,7 @@
-// Test isolation (design.md §8): every integration and end-to-end test derives its database names,
-// topic names, consumer group and Redis key prefix from the run id and its own name, runs services
-// on free ports, and removes what it created. A running `npm start` is never touched.
+// Test isolation (docs/architecture.md, "The local stack and compose"): every integration and
+// end-to-end test derives its database names, topic names, consumer group and Redis key prefix from
+// the run id and its own name, runs services on free ports, and removes what it created. A running
+// `npm start` is never touched.
 import net from "node:net";
 import { MongoClient } from "mongodb";
 import postgres from "postgres";
