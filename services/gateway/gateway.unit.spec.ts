@@ -1,7 +1,6 @@
 // The gateway's HTTP side with unreachable or hanging tiers: malformed input is a 400 before any gRPC
 // call, the rest 503.
 import assert from "node:assert/strict";
-import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import type { Hono } from "hono";
@@ -9,6 +8,7 @@ import * as v from "valibot";
 import { ReaderServiceService } from "#proto/gen/reader/v1/reader.ts";
 import { WriterServiceService } from "#proto/gen/writer/v1/writer.ts";
 import { connectClient, listen } from "#shared/transport/grpc.ts";
+import { freePort } from "#tests/support/wait.ts";
 import { gatewayApp } from "./gateway.ts";
 
 const ID = "01890f4e-7b7a-7cc0-8b6e-3c2f1a9d4e51";
@@ -23,19 +23,6 @@ const ProblemSchema = v.strictObject({
   errors: v.optional(v.array(v.strictObject({ path: v.string(), message: v.pipe(v.string(), v.minLength(1)) }))),
 });
 type Problem = v.InferOutput<typeof ProblemSchema>;
-
-/** A loopback port that nothing listens on: bound by us, then released. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") return reject(new Error("no TCP address"));
-      server.close(() => resolve(address.port));
-    });
-  });
-}
 
 interface Tier {
   app: Hono;

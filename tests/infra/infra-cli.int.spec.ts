@@ -17,6 +17,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import postgres from "postgres";
 import { createClient } from "redis";
+import { eventually, freePort } from "#tests/support/wait.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const SERVERS = ["postgres", "redis"];
@@ -34,17 +35,6 @@ interface Row {
 }
 
 /** A port nobody listens on right now: the kernel's pick for port 0. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address !== null && typeof address === "object");
-  return address.port;
-}
 
 /** Whether a process with this pid exists and is not a zombie waiting to be reaped. */
 function alive(pid: number): boolean {
@@ -74,13 +64,8 @@ function processesMatching(needles: string[], parents: number[] = []): number[] 
   return found;
 }
 
-async function until(what: string, ms: number, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const until = (what: string, ms: number, condition: () => boolean) =>
+  eventually(what, async () => (condition() ? true : undefined), ms, 50);
 
 /** The status rows the CLI prints (see formatRow in infra/stack.ts), by server name. */
 function rows(stdout: string): Map<string, Row> {

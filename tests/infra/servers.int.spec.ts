@@ -19,6 +19,7 @@ import { type Collection, MongoClient, MongoServerError } from "mongodb";
 import postgres from "postgres";
 import { createClient } from "redis";
 import { loadConfig } from "#shared/platform/config.ts";
+import { eventually } from "#tests/support/wait.ts";
 
 const config = loadConfig();
 const runId = process.env.CQRS_TEST_RUN_ID ?? "local";
@@ -27,16 +28,7 @@ const name = `${runId.toLowerCase().replace(/[^a-z0-9]/g, "_")}_infra_${process.
 
 const WAIT_MS = 30_000;
 
-/** Calls `probe` until it returns a value, or fails after `ms` naming what it waited for. */
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = <T>(what: string, ms: number, probe: () => Promise<T | undefined>) => eventually(what, probe, ms, 100);
 
 function postgresUrl(database: string): string {
   const url = new URL(config.postgres.url);

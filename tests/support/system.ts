@@ -2,7 +2,6 @@
 // end-to-end test derives its database names, topic names, consumer group and Redis key prefix from
 // the run id and its own name, runs services on free ports, and removes what it created. A running
 // `npm start` is never touched.
-import net from "node:net";
 import { MongoClient } from "mongodb";
 import postgres from "postgres";
 import { createClient } from "redis";
@@ -13,6 +12,9 @@ import { type Config, loadConfig } from "#shared/platform/config.ts";
 import { deadLetterTopicFor, topicFor } from "#shared/platform/events.ts";
 import { kafkaClient } from "#shared/platform/kafka.ts";
 import { createLog, type Log } from "#shared/platform/log.ts";
+import { eventually, freePort } from "./wait.ts";
+
+export { eventually, freePort };
 
 export const runId = (process.env.CQRS_TEST_RUN_ID ?? `local${process.pid}`).toLowerCase().replace(/[^a-z0-9]/g, "");
 
@@ -47,20 +49,6 @@ export function testEnv(name: string, overrides: Record<string, string> = {}): R
 /** The configuration of one isolated test system named `name`. */
 export function testConfig(name: string, overrides: Record<string, string> = {}): Config {
   return loadConfig({ ...process.env, ...testEnv(name, overrides) });
-}
-
-/** A TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 /** Removes everything a test system created: its database, read model, topics, group and keys. */
@@ -148,16 +136,5 @@ export async function startSystem(name: string, overrides: Record<string, string
   } catch (error) {
     await stopAll().catch(() => {});
     throw error;
-  }
-}
-
-/** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
