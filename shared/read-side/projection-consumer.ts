@@ -119,6 +119,8 @@ export async function startProjections(opts: {
             aggregate_id: event.aggregateId,
             version: event.version,
             outcome: result,
+            // From the command's decision on the writer to here, on this machine's clock when they share one.
+            lag_ms: Math.round(lag * 1000),
           });
         } catch (error) {
           if (!(error instanceof PoisonMessage)) throw error;
