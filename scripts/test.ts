@@ -33,8 +33,10 @@ async function main(): Promise<number> {
     say(`no test file matches ${filters.join(" ")}`);
     return 1;
   }
-  // The docs page's test drives Debian's Chromium (never a downloaded browser).
-  if (files.some((file) => file.endsWith("docs-page.e2e.spec.ts"))) ensureCommand("chromium", "chromium", say);
+  // The docs page's and the bench report's tests drive Debian's Chromium (never a downloaded browser).
+  const browserTests = ["docs-page.e2e.spec.ts", "report-page.int.spec.ts"];
+  if (files.some((file) => browserTests.some((name) => file.endsWith(name))))
+    ensureCommand("chromium", "chromium", say);
   const config = loadConfig();
   say("bringing up the local stack");
   const rows = await up(

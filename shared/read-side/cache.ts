@@ -120,7 +120,7 @@ export async function connectCache(opts: {
     },
     fill: (kind, id, version, body) =>
       guarded(false, async () => {
-        if (bypass(key(kind, id))) return false;
+        if (opts.ttlSeconds === 0 || bypass(key(kind, id))) return false;
         const result = await client.eval(FILL, {
           keys: [key(kind, id)],
           arguments: [String(version), body, String(opts.ttlSeconds)],
@@ -128,6 +128,8 @@ export async function connectCache(opts: {
         return result === 1;
       }),
     invalidate: async (kind, id, version) => {
+      // With a TTL of 0 nothing is ever filled, so there is nothing to guard.
+      if (opts.ttlSeconds === 0) return false;
       const k = key(kind, id);
       try {
         if (!client.isReady) throw new Error("redis is not connected");

@@ -56,9 +56,24 @@ export async function ensureIndexes(
   }
 }
 
+/** A versioned projection, and the document it writes for an event's data. */
+export interface VersionedProjection<D> extends Projection {
+  /**
+   * What `apply` writes for `data` (the upsert's filter gives the _id): the live document, or the
+   * tombstone. Exposed so that a bulk load (scripts/bench/seed.ts) writes exactly what the
+   * projection would.
+   */
+  document(data: D): Omit<ReadModelDoc, "_id">;
+}
+
 export function versionedProjection<T extends string, D extends StateData, Doc extends ReadModelDoc>(
   spec: VersionedProjectionSpec<T, D, Doc>,
-): Projection {
+): VersionedProjection<D> {
+  const document = (data: D): Omit<ReadModelDoc, "_id"> =>
+    data.deleted
+      ? { version: data.version, deleted: true }
+      : { ...spec.toDoc(data), version: data.version, deleted: false };
+
   return {
     aggregateType: spec.events.aggregateType,
 
@@ -77,9 +92,7 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
       if (data.id !== event.aggregateId || data.version !== event.version) {
         throw new PoisonMessage("data.id and data.version must match the envelope");
       }
-      const doc = data.deleted
-        ? { version: data.version, deleted: true }
-        : { ...spec.toDoc(data), version: data.version, deleted: false };
+      const doc = document(data);
       // The driver's types cannot follow a generic document through replaceOne's filter.
       const collection = spec.collection(readModel) as unknown as Collection<ReadModelDoc>;
       try {
@@ -91,5 +104,7 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
       await cache.invalidate(spec.cacheKind, data.id, data.version);
       return "applied";
     },
+
+    document,
   };
 }

@@ -1,0 +1,655 @@
+// The bench's plan: which data sets, systems and baselines, in which order, and what each scenario
+// compares. Systems live only as long as their scenarios (an idle reader still polls Kafka), and
+// everything a run creates is removed at the end, also on an error or Ctrl-C.
+import fs from "node:fs";
+import path from "node:path";
+import { MongoClient } from "mongodb";
+import postgres from "postgres";
+import { type Config, loadConfig } from "#shared/platform/config.ts";
+import { deadLetterTopicFor, topicFor } from "#shared/platform/events.ts";
+import { kafkaClient } from "#shared/platform/kafka.ts";
+import { runId } from "#tests/support/system.ts";
+import { eventually } from "#tests/support/wait.ts";
+import { type Baseline, startBaseline } from "./baselines.ts";
+import { compareReports } from "./compare.ts";
+import {
+  generateProducts,
+  generateUsers,
+  newProductFields,
+  paramsKey,
+  SEARCH_SHAPES,
+  type SearchShape,
+  withCursor,
+} from "./data.ts";
+import { stopLoad } from "./load.ts";
+import { summariseProfiles } from "./profile.ts";
+import { formatReport, writeReport } from "./report.ts";
+import type { BenchReport, CpuPerRequest, MachineInfo, MemorySample, ScenarioResult } from "./results.ts";
+import {
+  catchUp,
+  compare,
+  creates,
+  gets,
+  kafkaRoundTrip,
+  lagUnderLoad,
+  type NewProduct,
+  projectionCaughtUp,
+  type Settings,
+  scenarioResult,
+} from "./scenarios.ts";
+import { datasetPresent, markDataset, seedProducts, seedUsers } from "./seed.ts";
+import { type BenchSystem, memory, type SystemOptions, startSystem } from "./system.ts";
+import { BASELINES, withTargets } from "./targets.ts";
+
+export interface BenchOptions {
+  mode: "smoke" | "full";
+  only: string | undefined;
+  profile: string | undefined;
+  compare: string | undefined;
+  outDir: string;
+  commit: string;
+  /** The local stack's servers, name -> pid (their CPU is counted too). */
+  servers: Record<string, number>;
+  machine: MachineInfo;
+}
+
+const say = (line: string) => console.log(`[bench] ${line}`);
+
+const SEED = 20_261_201;
+const CONNECTIONS = 32;
+/** Above this many products a data set is kept between runs (seeding it takes minutes). */
+const KEEP_ABOVE = 10_000;
+
+const SETTINGS: Record<BenchOptions["mode"], Settings & { sizes: number[] }> = {
+  full: {
+    sizes: [1_000, 10_000, 100_000],
+    rounds: 3,
+    warmupSeconds: 2,
+    windowSeconds: 5,
+    connections: CONNECTIONS,
+    lagSeconds: 60,
+    catchUpEvents: 10_000,
+    catchUpLimitSeconds: 120,
+  },
+  smoke: {
+    sizes: [1_000],
+    rounds: 1,
+    warmupSeconds: 0.5,
+    windowSeconds: 1.5,
+    connections: CONNECTIONS,
+    lagSeconds: 3,
+    catchUpEvents: 300,
+    catchUpLimitSeconds: 20,
+  },
+};
+
+const label = (size: number) => (size >= 1000 ? `${size / 1000}k` : String(size));
+
+// --- what must be undone, whatever happens -------------------------------------------------------
+
+const undo: (() => Promise<void>)[] = [];
+let interrupted = false;
+
+async function undoAll(): Promise<void> {
+  stopLoad();
+  while (undo.length > 0) {
+    const step = undo.pop();
+    await step?.().catch((error: unknown) =>
+      say(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    say(`${signal}: stopping what this run started`);
+    void undoAll().then(() => process.exit(130));
+  });
+}
+
+function checkInterrupted(): void {
+  if (interrupted) throw new Error("interrupted");
+}
+
+// --- data sets ----------------------------------------------------------------------------------
+
+interface Dataset {
+  size: number;
+  /** POSTGRES_URL and MONGODB_DATABASE of the data set. */
+  env: Record<string, string>;
+  config: Config;
+  liveIds: string[];
+  kept: boolean;
+}
+
+function datasetEnv(name: string): Record<string, string> {
+  const base = loadConfig();
+  const url = new URL(base.postgres.url);
+  url.pathname = `/${name}`;
+  return { POSTGRES_URL: url.toString(), MONGODB_DATABASE: name };
+}
+
+async function dropDatabases(config: Config): Promise<void> {
+  const name = decodeURIComponent(new URL(config.postgres.url).pathname.slice(1));
+  const maintenance = new URL(config.postgres.url);
+  maintenance.pathname = "/postgres";
+  const sql = postgres(maintenance.toString(), { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(`drop database if exists "${name.replaceAll('"', '""')}" with (force)`);
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+  const mongo = new MongoClient(config.mongodb.url, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await mongo.db(config.mongodb.database).dropDatabase();
+  } finally {
+    await mongo.close();
+  }
+}
+
+async function prepareDataset(size: number, runTag: string): Promise<Dataset> {
+  const params = { count: size, seed: SEED };
+  const kept = size > KEEP_ABOVE;
+  const name = kept ? `bench_keep_${paramsKey(params)}` : `bench_${runTag}_${label(size)}`;
+  const env = datasetEnv(name);
+  const config = loadConfig({ ...process.env, ...env });
+  const products = generateProducts(params);
+  const liveIds = products.filter((p) => !p.deleted).map((p) => p.id);
+  const users = generateUsers({ count: size, seed: SEED });
+  if (kept && (await datasetPresent(config, paramsKey(params), products.length + users.length))) {
+    say(`data set ${label(size)}: kept from an earlier run (${name})`);
+  } else {
+    if (!kept) undo.push(() => dropDatabases(config));
+    else await dropDatabases(config);
+    say(
+      `data set ${label(size)}: seeding ${products.length} products and ${users.length} users into ${name}${size > 10_000 ? " (the bench's only data set above 10k; FerretDB scans, so this takes a while)" : ""}`,
+    );
+    const started = Date.now();
+    let lastSaid = 0;
+    const progress = (what: string) => (done: number, total: number) => {
+      if (Date.now() - lastSaid < 5000 && done < total) return;
+      lastSaid = Date.now();
+      const rate = done / Math.max(0.001, (Date.now() - started) / 1000);
+      say(
+        `  ${what}: ${done} of ${total} (${rate.toFixed(0)}/s, ${((total - done) / Math.max(1, rate)).toFixed(0)} s to go)`,
+      );
+    };
+    await seedProducts(config, products, progress("products"));
+    await seedUsers(config, users, progress("users"));
+    await markDataset(config, paramsKey(params), products.length + users.length);
+    say(`  seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return { size, env, config, liveIds, kept };
+}
+
+/** Takes out of a kept data set what this run added (its creates), so the next run finds it as it was. */
+async function restoreKept(dataset: Dataset, skuPrefix: string): Promise<void> {
+  const sql = postgres(dataset.config.postgres.url, { max: 1, onnotice: () => {} });
+  try {
+    await sql`delete from products where sku like ${`${skuPrefix}%`}`;
+    await sql`delete from outbox`;
+    await sql`delete from idempotency_keys`;
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+  const mongo = new MongoClient(dataset.config.mongodb.url, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await mongo
+      .db(dataset.config.mongodb.database)
+      .collection("products")
+      .deleteMany({ sku: { $regex: `^${skuPrefix}` } });
+  } finally {
+    await mongo.close();
+  }
+}
+
+// --- systems and baselines ------------------------------------------------------------------------
+
+/** Removes what a system made besides its data set: topics, consumer group, cache keys. */
+async function dropSystemArtifacts(config: Config): Promise<void> {
+  const admin = kafkaClient(config.kafka.brokers, "bench-cleanup").admin();
+  await admin.connect();
+  try {
+    const topics = ["product", "user"].map((type) => topicFor(config.kafka.topicPrefix, type));
+    const existing = new Set(await admin.listTopics());
+    const doomed = [...topics, ...topics.map(deadLetterTopicFor)].filter((topic) => existing.has(topic));
+    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
+    await admin.deleteGroups([config.kafka.consumerGroup]).catch(() => {});
+  } finally {
+    await admin.disconnect();
+  }
+  const { createClient } = await import("redis");
+  const redis = createClient({ url: config.redis.url });
+  await redis.connect();
+  try {
+    for await (const keys of redis.scanIterator({ MATCH: `${config.redis.keyPrefix}*`, COUNT: 1000 })) {
+      if (keys.length > 0) await redis.del(keys);
+    }
+  } finally {
+    redis.destroy();
+  }
+}
+
+interface Running {
+  system: BenchSystem;
+  stop(): Promise<void>;
+}
+
+let profileFlags: string[] = [];
+/** pid -> "system/service", to name the profiles. */
+const profileNames: Record<number, string> = {};
+
+async function system(name: string, options: SystemOptions): Promise<Running> {
+  checkInterrupted();
+  const started = await startSystem(name, { ...options, nodeFlags: [...(options.nodeFlags ?? []), ...profileFlags] });
+  for (const service of started.services)
+    if (service.child.pid) profileNames[service.child.pid] = `${name}/${service.name}`;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await started.stop();
+    await dropSystemArtifacts(started.config);
+  };
+  undo.push(stop);
+  return { system: started, stop };
+}
+
+async function baseline(
+  kind: Parameters<typeof startBaseline>[0],
+  env: Record<string, string>,
+  extra = {},
+): Promise<Baseline> {
+  checkInterrupted();
+  const started = await startBaseline(kind, env, extra);
+  undo.push(started.stop);
+  return started;
+}
+
+// --- the run --------------------------------------------------------------------------------------
+
+export async function runBench(options: BenchOptions): Promise<number> {
+  const settings = SETTINGS[options.mode];
+  const startedAt = new Date().toISOString();
+  const runTag = runId.replace(/[^A-Za-z0-9]/g, "").slice(-10);
+  const skuPrefix = `NEW-${runTag}-`;
+  const scenarios: ScenarioResult[] = [];
+  const cpu: CpuPerRequest[] = [];
+  const samples: MemorySample[] = [];
+  const wanted = (id: string) => options.only === undefined || id.startsWith(options.only);
+  const wantedAny = (prefix: string) =>
+    options.only === undefined || prefix.startsWith(options.only) || options.only.startsWith(prefix);
+  const record = (outcome: { result: ScenarioResult; cpu: CpuPerRequest | undefined }) => {
+    scenarios.push(outcome.result);
+    if (outcome.cpu) cpu.push(outcome.cpu);
+  };
+  let created = 0;
+  // One generator for system and baselines: every create has a sku no other request used.
+  const newProduct = (): NewProduct => newProductFields(SEED, runTag, ++created);
+  const profileDir = options.profile
+    ? path.join(options.outDir, "profiles", new Date().toISOString().replaceAll(":", "-"))
+    : undefined;
+  if (profileDir) {
+    fs.mkdirSync(profileDir, { recursive: true });
+    profileFlags = ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+  }
+  say(
+    `${options.mode} run, commit ${options.commit}, run id ${runTag}: sizes ${settings.sizes.map(label).join(", ")}, ${settings.rounds} round(s), ${settings.warmupSeconds} s warm-up + ${settings.windowSeconds} s windows, ${CONNECTIONS} connections`,
+  );
+
+  try {
+    let createRate = 0;
+    for (const size of settings.sizes) {
+      const sizeLabel = label(size);
+      const first = size === settings.sizes[0];
+      const last = size === settings.sizes.at(-1);
+      const searchIds = SEARCH_SHAPES.map((shape) => `search.${shapeId(shape)}.${sizeLabel}`);
+      const needsData =
+        searchIds.some(wanted) ||
+        (first && (wantedAny("read") || wantedAny("telemetry"))) ||
+        wanted(`read.uncached.${sizeLabel}`) ||
+        wanted(`catch-up.${sizeLabel}`) ||
+        (last && wanted("lag"));
+      if (!needsData) continue;
+      const dataset = await prepareDataset(size, runTag);
+      if (dataset.kept) undo.push(() => restoreKept(dataset, skuPrefix));
+      const main = await system(`bench_${sizeLabel}`, { telemetry: true, env: dataset.env, readerLog: last });
+      samples.push(...(await memory(main.system, first ? "at rest" : "after seeding")));
+      const api = main.system.urls.gateway;
+
+      if (first && wanted("read.cached")) {
+        const hot = dataset.liveIds.slice(0, 1000).map((id) => `/api/v1/products/${id}`);
+        // Fill the cache: the first read of each id misses, every later one hits.
+        for (const p of hot) await fetch(`${api}${p}`).then((r) => r.arrayBuffer());
+        const backend = await baseline("grpc-redis", main.system.env);
+        const front = await baseline("grpc-front", main.system.env, { GRPC_BACKEND: `127.0.0.1:${backend.port}` });
+        const bare = await baseline("redis", main.system.env);
+        record(
+          await compare(
+            settings,
+            {
+              id: "read.cached",
+              scenario: "read, cached",
+              title: "GET /api/v1/products/{id}, cached (1,000 hot ids)",
+              size,
+            },
+            [
+              {
+                name: "system",
+                description: "gateway -> gRPC -> reader -> Redis, telemetry on",
+                load: gets(api, CONNECTIONS, hot),
+                pids: { ...main.system.pids, ...options.servers },
+              },
+              {
+                name: BASELINES.grpcRedis,
+                description: "a bare Hono app calling a bare grpc-js server that does the same Redis HGETALL",
+                load: gets(front.url, CONNECTIONS, hot),
+              },
+              {
+                name: BASELINES.redis,
+                description: "one bare Hono app doing the Redis HGETALL itself",
+                load: gets(bare.url, CONNECTIONS, hot),
+              },
+            ],
+            say,
+          ),
+        );
+        await Promise.all([front.stop(), backend.stop(), bare.stop()]);
+      }
+
+      if (wanted(`read.uncached.${sizeLabel}`) && (first || last)) {
+        // Every read a miss: a reader whose cache never keeps an entry (CACHE_TTL_SECONDS=0).
+        const uncached = await system(`bench_${sizeLabel}_uncached`, {
+          telemetry: true,
+          env: { ...dataset.env, CACHE_TTL_SECONDS: "0" },
+        });
+        const ids = dataset.liveIds.map((id) => `/api/v1/products/${id}`);
+        const findOne = await baseline("findone", uncached.system.env);
+        record(
+          await compare(
+            settings,
+            {
+              id: `read.uncached.${sizeLabel}`,
+              scenario: "read, uncached",
+              title: `GET /api/v1/products/{id}, every read a cache miss (${sizeLabel})`,
+              size,
+            },
+            [
+              {
+                name: "system",
+                description: "gateway -> gRPC -> reader -> Redis miss -> read model",
+                load: gets(uncached.system.urls.gateway, CONNECTIONS, ids),
+                pids: { ...uncached.system.pids, ...options.servers },
+              },
+              {
+                name: BASELINES.findOne,
+                description: "a bare Hono app doing the same MongoDB findOne on the same server",
+                load: gets(findOne.url, CONNECTIONS, ids),
+              },
+            ],
+            say,
+          ),
+        );
+        await findOne.stop();
+        await uncached.stop();
+      }
+
+      if (searchIds.some(wanted)) {
+        const find = await baseline("find", main.system.env);
+        for (const shape of SEARCH_SHAPES) {
+          const id = `search.${shapeId(shape)}.${sizeLabel}`;
+          if (!wanted(id)) continue;
+          const shapePath = await searchPath(api, shape);
+          record(
+            await compare(
+              settings,
+              {
+                id,
+                scenario: "search",
+                title: `search: ${shape.title} (${sizeLabel})`,
+                size,
+                notes: [`selectivity ≈ ${(shape.selectivity * 100).toFixed(1)}%`],
+              },
+              [
+                {
+                  name: "system",
+                  description: "gateway -> gRPC -> reader -> read model",
+                  load: gets(api, CONNECTIONS, [shapePath]),
+                  pids: { ...main.system.pids, ...options.servers },
+                },
+                {
+                  name: BASELINES.find,
+                  description: "a bare Hono app running the same find (filter, sort, limit) on the same server",
+                  load: gets(find.url, CONNECTIONS, [shapePath]),
+                },
+              ],
+              say,
+            ),
+          );
+        }
+        await find.stop();
+      }
+
+      if (first && (wanted("create") || wanted("telemetry"))) {
+        // Creates go to fresh data sets of their own, so they grow no read data set.
+        const writesOn = await prepareDataset(0, `${runTag}w1`).catch(() => undefined);
+        const writesOff = await prepareDataset(0, `${runTag}w2`).catch(() => undefined);
+        const drizzleData = await prepareDataset(0, `${runTag}w3`).catch(() => undefined);
+        if (!writesOn || !writesOff || !drizzleData) throw new Error("could not prepare the data sets for creates");
+        const on = await system("bench_writes_on", { telemetry: true, env: writesOn.env });
+        const off = await system("bench_writes_off", { telemetry: false, env: writesOff.env });
+        const drizzle = await baseline("drizzle", { ...on.system.env, ...drizzleData.env });
+        if (wanted("create")) {
+          const outcome = await compare(
+            settings,
+            { id: "create", scenario: "create", title: "POST /api/v1/products", size: undefined },
+            [
+              {
+                name: "system",
+                description: "gateway -> gRPC -> writer: row + outbox in one transaction, telemetry on",
+                load: creates(on.system.urls.gateway, CONNECTIONS, newProduct, () => projectionCaughtUp(on.system)),
+                pids: { ...on.system.pids, ...options.servers },
+              },
+              {
+                name: BASELINES.drizzle,
+                description: "a bare Hono app running the same Drizzle transaction (row + outbox row)",
+                load: creates(drizzle.url, CONNECTIONS, newProduct),
+              },
+            ],
+            say,
+          );
+          createRate = outcome.result.system.median.rate;
+          record(outcome);
+        }
+        if (wanted("telemetry")) {
+          record(
+            await compare(
+              settings,
+              {
+                id: "telemetry.create",
+                scenario: "telemetry cost",
+                title: "POST /api/v1/products, telemetry on vs off",
+                size: undefined,
+              },
+              [
+                {
+                  name: "system",
+                  description: "telemetry on (parent-based always-on sampling, OTLP to the trace store)",
+                  load: creates(on.system.urls.gateway, CONNECTIONS, newProduct, () => projectionCaughtUp(on.system)),
+                  pids: { ...on.system.pids, ...options.servers },
+                },
+                {
+                  name: BASELINES.telemetryOff,
+                  description: "the same services with OTEL_SDK_DISABLED=true",
+                  load: creates(off.system.urls.gateway, CONNECTIONS, newProduct, () => projectionCaughtUp(off.system)),
+                  pids: { ...off.system.pids, ...options.servers },
+                },
+              ],
+              say,
+            ),
+          );
+          const readsOff = await system(`bench_${sizeLabel}_off`, { telemetry: false, env: dataset.env });
+          const hot = dataset.liveIds.slice(0, 1000).map((id) => `/api/v1/products/${id}`);
+          for (const p of hot) {
+            await fetch(`${api}${p}`).then((r) => r.arrayBuffer());
+            await fetch(`${readsOff.system.urls.gateway}${p}`).then((r) => r.arrayBuffer());
+          }
+          record(
+            await compare(
+              settings,
+              {
+                id: "telemetry.read",
+                scenario: "telemetry cost",
+                title: "GET /api/v1/products/{id} cached, telemetry on vs off",
+                size,
+              },
+              [
+                {
+                  name: "system",
+                  description: "telemetry on",
+                  load: gets(api, CONNECTIONS, hot),
+                  pids: { ...main.system.pids, ...options.servers },
+                },
+                {
+                  name: BASELINES.telemetryOff,
+                  description: "the same services with OTEL_SDK_DISABLED=true",
+                  load: gets(readsOff.system.urls.gateway, CONNECTIONS, hot),
+                },
+              ],
+              say,
+            ),
+          );
+          await readsOff.stop();
+        }
+        await drizzle.stop();
+        await on.stop();
+        await off.stop();
+      }
+
+      if (last && wanted("lag")) {
+        if (createRate === 0) createRate = options.mode === "smoke" ? 200 : 400;
+        const rate = Math.max(10, Math.round(createRate / 2));
+        say(
+          `lag: open-loop creates and updates at ${rate}/s (half the create throughput) for ${settings.lagSeconds} s at ${sizeLabel}`,
+        );
+        const lag = await lagUnderLoad(main.system, settings, rate, newProduct, dataset.liveIds, say);
+        const rtt = await kafkaRoundTrip(
+          main.system.config.kafka.brokers,
+          `${main.system.config.kafka.topicPrefix}bench-rtt`,
+          rate,
+          Math.min(settings.lagSeconds, 20),
+        );
+        const meta = {
+          id: "lag",
+          scenario: "projection lag",
+          title: `projection lag under ${rate}/s open-loop commands (${sizeLabel})`,
+          size,
+          notes: [
+            "lag: from the writer's decision (just before its commit) to the projection's write, as the projection logs it",
+          ],
+        };
+        const result = scenarioResult(
+          meta,
+          CONNECTIONS,
+          "events/s",
+          {
+            name: "system",
+            description: "writer -> outbox -> relay -> Kafka -> projection",
+            rounds: [lag.window],
+            median: lag.window,
+          },
+          [
+            {
+              name: BASELINES.kafka,
+              description: "a raw produce -> consume round trip, same client, broker and settings",
+              rounds: [rtt],
+              median: rtt,
+            },
+          ],
+        );
+        result.series = { "lag (ms) by second": lag.series };
+        scenarios.push(result);
+      }
+
+      if (wanted(`catch-up.${sizeLabel}`) && (options.mode === "smoke" || size >= 10_000)) {
+        const restart = async () => {
+          const reader = await system(`bench_${sizeLabel}`, { telemetry: true, env: dataset.env, only: ["reader"] });
+          return reader.system;
+        };
+        const result = await catchUp(main.system, restart, settings, dataset.liveIds, say);
+        const outcome = scenarioResult(
+          {
+            id: `catch-up.${sizeLabel}`,
+            scenario: "projection catch-up",
+            title: `catch-up: a backlog of ${settings.catchUpEvents} events from a standing start (${sizeLabel} documents)`,
+            size,
+          },
+          1,
+          "events/s",
+          {
+            name: "system",
+            description: "a new reader applying the backlog",
+            rounds: [result.window],
+            median: result.window,
+          },
+          [],
+        );
+        outcome.series = { "applied events by second": result.series };
+        scenarios.push(outcome);
+      }
+
+      samples.push(...(await memory(main.system, "after the run")));
+      await main.stop();
+    }
+  } catch (error) {
+    await undoAll();
+    throw error;
+  }
+  await undoAll();
+
+  const report: BenchReport = withTargets({
+    format: 1,
+    commit: options.commit,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    mode: options.mode,
+    machine: options.machine,
+    configuration: { ...SETTINGS[options.mode], seed: SEED, only: options.only ?? null },
+    scenarios,
+    memory: samples,
+    cpu,
+  });
+  console.log("");
+  console.log(formatReport(report));
+  const written = writeReport(report, options.outDir);
+  say(`report: ${written.html}`);
+  say(`json:   ${written.json}`);
+  if (options.compare) {
+    const earlier = JSON.parse(fs.readFileSync(options.compare, "utf8")) as BenchReport;
+    console.log(compareReports(report, earlier));
+  }
+  if (profileDir) console.log(summariseProfiles(profileDir, profileNames));
+  return 0;
+}
+
+/** The scenario id of a search shape: products-q -> q, users-q stays users-q. */
+const shapeId = (shape: SearchShape) => shape.id.replace(/^products-/, "");
+
+/** A search shape's path; the next page's cursor comes from the first page's answer. */
+async function searchPath(api: string, shape: SearchShape): Promise<string> {
+  if (shape.needsCursorFrom === undefined) return shape.path;
+  const from = SEARCH_SHAPES.find((s) => s.id === shape.needsCursorFrom);
+  if (!from) throw new Error(`search shape ${shape.id} needs ${shape.needsCursorFrom}`);
+  const page = await eventually(
+    `the first page of ${from.id}`,
+    async () => {
+      const response = await fetch(`${api}${from.path}`);
+      const body = (await response.json()) as { nextCursor?: string | null };
+      return response.ok && typeof body.nextCursor === "string" ? body.nextCursor : undefined;
+    },
+    90_000,
+  );
+  return withCursor(shape.path, page);
+}
