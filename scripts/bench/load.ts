@@ -93,7 +93,7 @@ export async function warm(spec: LoadSpec, seconds: number): Promise<void> {
  * generator gave up on: wait (bounded) until one fresh request is answered, so the next window
  * does not pay for this one's backlog.
  */
-export async function settle(spec: LoadSpec, ms = 60_000): Promise<void> {
+export async function settle(spec: LoadSpec, ms = 30_000): Promise<void> {
   if (spec.probe === undefined) return;
   await fetch(`${spec.url}${spec.probe}`, { signal: AbortSignal.timeout(ms) })
     .then((response) => response.arrayBuffer())

@@ -285,6 +285,8 @@ export async function runBench(options: BenchOptions): Promise<number> {
     scenarios.push(outcome.result);
     if (outcome.cpu) cpu.push(outcome.cpu);
   };
+  /** Search shapes that timed out, and at which size. */
+  const hopeless = new Map<string, string>();
   let created = 0;
   // One generator for system and baselines: every create has a sku no other request used.
   const newProduct = (): NewProduct => newProductFields(SEED, runTag, ++created);
@@ -401,33 +403,46 @@ export async function runBench(options: BenchOptions): Promise<number> {
         for (const shape of SEARCH_SHAPES) {
           const id = `search.${shapeId(shape)}.${sizeLabel}`;
           if (!wanted(id)) continue;
+          const gaveUpAt = hopeless.get(shapeId(shape));
+          if (gaveUpAt !== undefined) {
+            // A shape that could not answer in time at a smaller size cannot at this one: said, not run.
+            scenarios.push(
+              notAttempted(
+                { id, scenario: "search", title: `search: ${shape.title} (${sizeLabel})`, size },
+                [`not attempted: it timed out at ${gaveUpAt}`],
+                [BASELINES.find],
+              ),
+            );
+            say(`  ${id}: not attempted (timed out at ${gaveUpAt})`);
+            continue;
+          }
           const shapePath = await searchPath(api, shape);
-          record(
-            await compare(
-              settings,
+          const outcome = await compare(
+            settings,
+            {
+              id,
+              scenario: "search",
+              title: `search: ${shape.title} (${sizeLabel})`,
+              size,
+              notes: [`selectivity ≈ ${(shape.selectivity * 100).toFixed(1)}%`],
+            },
+            [
               {
-                id,
-                scenario: "search",
-                title: `search: ${shape.title} (${sizeLabel})`,
-                size,
-                notes: [`selectivity ≈ ${(shape.selectivity * 100).toFixed(1)}%`],
+                name: "system",
+                description: "gateway -> gRPC -> reader -> read model",
+                load: gets(api, CONNECTIONS, [shapePath]),
+                pids: { ...main.system.pids, ...options.servers },
               },
-              [
-                {
-                  name: "system",
-                  description: "gateway -> gRPC -> reader -> read model",
-                  load: gets(api, CONNECTIONS, [shapePath]),
-                  pids: { ...main.system.pids, ...options.servers },
-                },
-                {
-                  name: BASELINES.find,
-                  description: "a bare Hono app running the same find (filter, sort, limit) on the same server",
-                  load: gets(find.url, CONNECTIONS, [shapePath]),
-                },
-              ],
-              say,
-            ),
+              {
+                name: BASELINES.find,
+                description: "a bare Hono app running the same find (filter, sort, limit) on the same server",
+                load: gets(find.url, CONNECTIONS, [shapePath]),
+              },
+            ],
+            say,
           );
+          record(outcome);
+          if (outcome.result.system.median.timedOut) hopeless.set(shapeId(shape), sizeLabel);
         }
         await find.stop();
       }
@@ -632,6 +647,25 @@ export async function runBench(options: BenchOptions): Promise<number> {
   }
   if (profileDir) console.log(summariseProfiles(profileDir, profileNames));
   return 0;
+}
+
+/** A scenario that was not run, with why: reported (as timed out), never dropped. */
+function notAttempted(
+  meta: { id: string; scenario: string; title: string; size: number },
+  notes: string[],
+  baselines: string[],
+): ScenarioResult {
+  const empty = {
+    rate: 0,
+    latency: { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 },
+    count: 0,
+    seconds: 0,
+    errors: 0,
+    unexpected: {},
+    timedOut: true,
+  };
+  const subject = (name: string) => ({ name, description: "not run", rounds: [], median: empty });
+  return scenarioResult({ ...meta, notes }, CONNECTIONS, "req/s", subject("system"), baselines.map(subject));
 }
 
 /** The scenario id of a search shape: products-q -> q, users-q stays users-q. */

@@ -43,6 +43,7 @@ export async function connectReaderDeps(
       cache,
       clock: () => new Date(),
       minVersionWaitMs: config.reader.minVersionWaitMs,
+      queryTimeoutMs: config.reader.queryTimeoutMs,
     },
     async close() {
       await cache.close();

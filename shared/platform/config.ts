@@ -111,6 +111,9 @@ export function loadConfig(env: Env = process.env) {
       httpPort: listenPort(env, "READER_HTTP_PORT", 28082),
       /** How long a query may wait for the projection to reach a requested version. */
       minVersionWaitMs: integer(env, "MIN_VERSION_WAIT_MS", 2000, 0, 60_000),
+      // Below the gateway's deadline (GRPC_DEADLINE_MS), so a slow query is stopped on the server
+      // rather than left running after the caller gave up.
+      queryTimeoutMs: integer(env, "READ_MODEL_TIMEOUT_MS", 4000, 1, 600_000),
     },
   };
 }

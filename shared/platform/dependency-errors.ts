@@ -34,9 +34,10 @@ const MONGO_NAMES = new Set([
  * Server codes the driver itself retries reads and writes on (HostUnreachable, HostNotFound,
  * NetworkTimeout, ShutdownInProgress, PrimarySteppedDown, SocketException, NotWritablePrimary,
  * InterruptedAtShutdown, InterruptedDueToReplStateChange, NotPrimaryNoSecondaryOk,
- * NotPrimaryOrSecondary, ExceededTimeLimit, ReadConcernMajorityNotAvailableYet).
+ * NotPrimaryOrSecondary, ExceededTimeLimit, ReadConcernMajorityNotAvailableYet), and
+ * MaxTimeMSExpired (50): the read model did not answer within the query's time limit.
  */
-const MONGO_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436, 262, 134]);
+const MONGO_CODES = new Set([6, 7, 50, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436, 262, 134]);
 const MONGO_LABELS = ["RetryableWriteError", "ResetPool"];
 /**
  * FerretDB (the local stack's MongoDB-wire server) answers InternalError (1) when its own

@@ -26,6 +26,10 @@ test("MongoDB: network errors, and server errors the driver would retry", () => 
   assert.ok(isDependencyDown(new MongoNetworkError("connection reset")));
   assert.ok(isDependencyDown(new MongoServerError({ code: 91, errmsg: "shutdown in progress" })));
   assert.ok(isDependencyDown(new MongoServerError({ code: 189, errmsg: "primary stepped down" })));
+  assert.ok(
+    isDependencyDown(new MongoServerError({ code: 50, errmsg: "operation exceeded time limit" })),
+    "a query past its maxTimeMS: the read model did not answer in time",
+  );
   assert.ok(!isDependencyDown(new MongoServerError({ code: 11000, errmsg: "duplicate key" })), "a duplicate key");
   assert.ok(!isDependencyDown(new MongoServerError({ code: 2, errmsg: "bad value" })));
 });

@@ -35,6 +35,7 @@ export function keyset<K extends string>(orders: SortOrders<K>, fields: Record<K
     collection: Collection<Doc>,
     filters: Filter<ReadModelDoc>[],
     request: { sort?: string; limit?: number; cursor?: string },
+    maxTimeMS: number,
   ): Promise<{ docs: Doc[]; nextCursor: string | undefined }> {
     const sort = orders.sortFor(request);
     const limit = request.limit ?? 20;
@@ -44,6 +45,7 @@ export function keyset<K extends string>(orders: SortOrders<K>, fields: Record<K
       .find(filter(filters, request))
       .sort({ [field]: direction, _id: direction })
       .limit(limit + 1)
+      .maxTimeMS(maxTimeMS)
       .toArray()) as Doc[];
     const docs = found.slice(0, limit);
     const last = docs.at(-1);

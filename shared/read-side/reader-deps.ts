@@ -8,4 +8,6 @@ export interface ReaderDeps {
   clock: () => Date;
   /** Longest a query waits for the projection to reach a requested version. */
   minVersionWaitMs: number;
+  /** The server-side time limit of every read-model query (maxTimeMS). */
+  queryTimeoutMs: number;
 }

@@ -29,6 +29,11 @@ export const buildFilter = (request: SearchProductsRequest, sort: SortOf<(typeof
   paging.filter(matching(request), { ...request, sort });
 
 export const searchProductsHandler = implement(searchProducts, async (request, deps: ReaderDeps) => {
-  const { docs, nextCursor } = await paging.page(products(deps.readModel), matching(request), request);
+  const { docs, nextCursor } = await paging.page(
+    products(deps.readModel),
+    matching(request),
+    request,
+    deps.queryTimeoutMs,
+  );
   return { items: docs.map(toProduct), nextCursor };
 });

@@ -43,6 +43,11 @@ export const buildFilter = (request: ListUsersRequest, sort: SortOf<(typeof SORT
   paging.filter(matching(request), { ...request, sort });
 
 export const listUsersHandler = implement(listUsers, async (request, deps: ReaderDeps) => {
-  const { docs, nextCursor } = await paging.page(users(deps.readModel), matching(request), request);
+  const { docs, nextCursor } = await paging.page(
+    users(deps.readModel),
+    matching(request),
+    request,
+    deps.queryTimeoutMs,
+  );
   return { items: docs.map(toUser), nextCursor };
 });
