@@ -20,7 +20,7 @@ import { productEvents } from "./product-events.ts";
 
 type ProductEventType = EventTypeOf<typeof productEvents>;
 
-import { CACHE_KIND, type ProductDoc } from "./product-read-model.ts";
+import { CACHE_KIND, type ProductDoc, productProjection } from "./product-read-model.ts";
 
 const config = testConfig("product_projection_int");
 const topic = topicFor(config.kafka.topicPrefix, "product");
@@ -186,9 +186,13 @@ describe("product projection", () => {
     const created = envelope("ProductCreated", state(id, 1));
     let base = runner.stats();
     await sendEvent(created);
+    // One at a time: in one batch the create would be superseded by the delete, never written.
+    let now = await processed(base, 1);
+    assert.deepEqual(delta(now, base), expect({ applied: 1 }));
+    base = now;
     await sendEvent(envelope("ProductDeleted", state(id, 2, true)));
-    let now = await processed(base, 2);
-    assert.deepEqual(delta(now, base), expect({ applied: 2 }));
+    now = await processed(base, 1);
+    assert.deepEqual(delta(now, base), expect({ applied: 1 }));
     assert.deepEqual(await readModelDoc(id), { _id: id, version: 2, deleted: true }, "a tombstone");
 
     base = now;
@@ -277,10 +281,96 @@ describe("product projection", () => {
     assert.deepEqual(v.parse(Product.entries.product, JSON.parse(filled?.body ?? "null")), read.product);
   });
 
+  test("a batch writes the newest version of each id once; older ones in it are stale", async () => {
+    const { deps } = started(reader, "reader");
+    const id = uuidv7();
+    const outcomes = await productProjection.applyBatch(deps, [
+      envelope("ProductCreated", state(id, 1)),
+      envelope("ProductUpdated", state(id, 3)),
+      envelope("ProductUpdated", state(id, 2)),
+    ]);
+    assert.deepEqual(outcomes, ["stale", "applied", "stale"]);
+    assert.equal((await readModelDoc(id))?.version, 3);
+  });
+
+  test("a batch where some writes are stale applies the others, and invalidates exactly those", async () => {
+    const { deps } = started(reader, "reader");
+    const { cache } = deps;
+    const [ahead, behind, fresh] = [uuidv7(), uuidv7(), uuidv7()];
+    assert.deepEqual(
+      await productProjection.applyBatch(deps, [
+        envelope("ProductUpdated", state(ahead, 5)),
+        envelope("ProductCreated", state(behind, 1)),
+      ]),
+      ["applied", "applied"],
+    );
+    const body = (id: string, version: number) => JSON.stringify({ id, version });
+    assert.equal(await cache.fill(CACHE_KIND, ahead, 5, body(ahead, 5)), true);
+    assert.equal(await cache.fill(CACHE_KIND, behind, 1, body(behind, 1)), true);
+
+    const outcomes = await productProjection.applyBatch(deps, [
+      envelope("ProductUpdated", state(ahead, 3)), // older than the read model's v5: E11000 in the bulk write
+      envelope("ProductUpdated", state(behind, 2)),
+      envelope("ProductCreated", state(fresh, 1)),
+    ]);
+    assert.deepEqual(outcomes, ["stale", "applied", "applied"]);
+    assert.equal((await readModelDoc(ahead))?.version, 5, "the newer version stays");
+    assert.equal((await readModelDoc(behind))?.version, 2);
+    assert.equal((await readModelDoc(fresh))?.version, 1);
+    assert.deepEqual(
+      await cache.get(CACHE_KIND, ahead),
+      { version: 5, body: body(ahead, 5) },
+      "a stale write invalidates nothing",
+    );
+    assert.equal(await cache.get(CACHE_KIND, behind), undefined, "an applied write drops the cached older version");
+  });
+
+  test("a poison event in a batch fails only itself", async () => {
+    const { deps } = started(reader, "reader");
+    const [first, second] = [uuidv7(), uuidv7()];
+    const outcomes = await productProjection.applyBatch(deps, [
+      envelope("ProductCreated", state(first, 1)),
+      envelope("ProductExploded", state(uuidv7(), 1)),
+      { ...envelope("ProductCreated", state(second, 1)), version: 7 },
+      envelope("ProductCreated", state(second, 1)),
+    ]);
+    assert.deepEqual(outcomes, [
+      "applied",
+      { poison: "unknown event type ProductExploded" },
+      { poison: "data.id and data.version must match the envelope" },
+      "applied",
+    ]);
+    assert.equal((await readModelDoc(first))?.version, 1);
+    assert.equal((await readModelDoc(second))?.version, 1);
+  });
+
+  test("concurrent misses on one hot key make one read-model query, and all get its answer", async () => {
+    const { deps } = started(reader, "reader");
+    const id = uuidv7();
+    await productProjection.applyBatch(deps, [envelope("ProductCreated", state(id, 1))]);
+    assert.equal(await deps.cache.get(CACHE_KIND, id), undefined, "not cached yet");
+    // The same read model through a client that reports every command it sends.
+    const watched = new MongoClient(config.mongodb.url, { serverSelectionTimeoutMS: 5000, monitorCommands: true });
+    const finds: unknown[] = [];
+    watched.on("commandStarted", (event) => {
+      if (event.commandName === "find" && event.command.filter?._id === id) finds.push(event.command);
+    });
+    await watched.connect();
+    try {
+      const watchedDeps = { ...deps, readModel: watched.db(deps.readModel.databaseName) };
+      const answers = await Promise.all(Array.from({ length: 20 }, () => getProduct.invoke(watchedDeps, { id })));
+      assert.equal(finds.length, 1, "one findOne for twenty concurrent misses");
+      for (const answer of answers) assert.equal(v.parse(Product, answer).product.version, 1);
+      assert.equal((await deps.cache.get(CACHE_KIND, id))?.version, 1, "the one query filled the cache");
+    } finally {
+      await watched.close();
+    }
+  });
+
   test("the runner's stats count exactly what was sent", async () => {
     // Retries are left out: a transient FerretDB error under load is retried, as it should be.
     const { retries: _, ...stats } = started(reader, "reader").projections.stats();
     assert.deepEqual(stats, sent);
-    assert.deepEqual(sent, { applied: 5, stale: 4, deadLettered: 3 });
+    assert.deepEqual(sent, { applied: 5, stale: 4, deadLettered: 3 }, "the messages this file sent through Kafka");
   });
 });

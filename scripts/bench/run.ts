@@ -416,7 +416,20 @@ export async function runBench(options: BenchOptions): Promise<number> {
             say(`  ${id}: not attempted (timed out at ${gaveUpAt})`);
             continue;
           }
-          const shapePath = await searchPath(api, shape);
+          const shapePath = await searchPath(api, shape).catch((error: unknown) => {
+            const why = error instanceof Error ? error.message : String(error);
+            say(`  ${id}: not attempted (${why})`);
+            scenarios.push(
+              notAttempted(
+                { id, scenario: "search", title: `search: ${shape.title} (${sizeLabel})`, size },
+                [`not attempted: ${why}`],
+                [BASELINES.find],
+              ),
+            );
+            hopeless.set(shapeId(shape), sizeLabel);
+            return undefined;
+          });
+          if (shapePath === undefined) continue;
           const outcome = await compare(
             settings,
             {
@@ -442,7 +455,10 @@ export async function runBench(options: BenchOptions): Promise<number> {
             say,
           );
           record(outcome);
-          if (outcome.result.system.median.timedOut) hopeless.set(shapeId(shape), sizeLabel);
+          // No answer in time at this size: larger sizes are reported, not run.
+          if (outcome.result.system.median.timedOut || outcome.result.system.median.count === 0) {
+            hopeless.set(shapeId(shape), sizeLabel);
+          }
         }
         await find.stop();
       }

@@ -114,6 +114,8 @@ export function loadConfig(env: Env = process.env) {
       // Below the gateway's deadline (GRPC_DEADLINE_MS), so a slow query is stopped on the server
       // rather than left running after the caller gave up.
       queryTimeoutMs: integer(env, "READ_MODEL_TIMEOUT_MS", 4000, 1, 600_000),
+      // Most messages of one partition the projection applies in one bulk write.
+      projectionBatchSize: integer(env, "PROJECTION_BATCH_SIZE", 200, 1, 10_000),
     },
   };
 }

@@ -1,11 +1,14 @@
 // Drives the projections from Kafka: one consumer group over every `<aggregate>-events` topic.
 //
-// At-least-once, applied exactly once: an offset is committed only after the projection has the
-// event in MongoDB, and projections ignore versions they already have. A message that can never be
-// applied (not JSON, not an envelope, unknown type or schema version) goes to `<topic>.dlq` with the
-// reason and its origin in headers, and the partition moves on. Anything else (MongoDB down) is
-// transient: the partition waits and retries the same message, with backoff, until it succeeds.
+// At-least-once, applied exactly once: each poll's batch of a partition (up to
+// PROJECTION_BATCH_SIZE messages) is applied in one version-guarded bulk write, and its offset is
+// committed only after the read model has it; projections ignore versions they already have. A
+// message that can never be applied (not JSON, not an envelope, unknown type or schema version)
+// goes to `<topic>.dlq` with the reason and its origin in headers, and the partition moves on.
+// Anything else (MongoDB down) is transient: the partition waits and retries the same batch, with
+// backoff, until it succeeds.
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
+import { context } from "@opentelemetry/api";
 import * as v from "valibot";
 import { deadLetterTopicFor, EventEnvelope, topicFor } from "../platform/events.ts";
 import {
@@ -17,7 +20,7 @@ import {
   type Producer,
 } from "../platform/kafka.ts";
 import type { Log } from "../platform/log.ts";
-import { inProcessSpan } from "../platform/telemetry/kafka-spans.ts";
+import { endSpan, startProcessSpan } from "../platform/telemetry/kafka-spans.ts";
 import { appMetrics } from "../platform/telemetry/metrics.ts";
 import { PoisonMessage, type Projection, type ProjectionDeps } from "./projection.ts";
 
@@ -49,6 +52,8 @@ export async function startProjections(opts: {
   topicPrefix: string;
   groupId: string;
   partitions: number;
+  /** Most messages of one partition applied in one write. */
+  batchSize: number;
   projections: Projection[];
   deps: ProjectionDeps;
   log: Log;
@@ -62,6 +67,7 @@ export async function startProjections(opts: {
   const dlq: Producer = await connectProducer(opts.kafka);
   const consumer: Consumer = opts.kafka.consumer({
     "fetch.wait.max.ms": 10,
+    "js.consumer.max.batch.size": opts.batchSize,
     kafkaJS: { groupId: opts.groupId, fromBeginning: true, autoCommit: false },
   });
   await consumer.connect();
@@ -91,56 +97,109 @@ export async function startProjections(opts: {
     log({ level: "warn", msg: "dead-lettered a message", topic, partition, offset: message.offset, reason });
   }
 
-  async function handle(topic: string, partition: number, message: KafkaMessage) {
+  /** Applies one poll's messages of one partition; throws only what is transient (the batch is retried). */
+  async function handleBatch(topic: string, partition: number, messages: KafkaMessage[]) {
     const projection = byTopic.get(topic);
-    const headers = headerStrings(message.headers);
-    await inProcessSpan(
-      { topic, partition, offset: message.offset, key: message.key?.toString(), headers },
-      async (span) => {
-        try {
-          if (!projection) throw new PoisonMessage(`no projection for topic ${topic}`);
-          const event = parseEnvelope(message);
-          const result = await projection.apply(opts.deps, event);
-          stats[result]++;
-          span.setAttribute("cqrs.projection.outcome", result);
-          const lag = (Date.now() - Date.parse(event.occurredAt)) / 1000;
-          if (result === "applied")
-            appMetrics().projectionLag.record(lag, { "cqrs.aggregate.type": projection.aggregateType });
-          appMetrics().projectedEvents.add(1, {
-            "messaging.destination.name": topic,
-            "cqrs.projection.outcome": result,
-          });
+    const spans = messages.map((message) =>
+      startProcessSpan({
+        topic,
+        partition,
+        offset: message.offset,
+        key: message.key?.toString(),
+        headers: headerStrings(message.headers),
+      }),
+    );
+    const poison = new Map<number, string>();
+    const events: { index: number; event: EventEnvelope }[] = [];
+    messages.forEach((message, index) => {
+      if (!projection) {
+        poison.set(index, `no projection for topic ${topic}`);
+        return;
+      }
+      try {
+        events.push({ index, event: parseEnvelope(message) });
+      } catch (error) {
+        if (!(error instanceof PoisonMessage)) throw error;
+        poison.set(index, error.message);
+      }
+    });
+    /** Runs `work` in message `index`'s span, so its child spans and log lines join that trace. */
+    const inSpanOf = <T>(index: number | undefined, work: () => Promise<T>): Promise<T> => {
+      const span = index === undefined ? undefined : spans[index];
+      return span ? context.with(span.context, work) : work();
+    };
+    try {
+      // The bulk write runs in the first event's span (all of a one-message batch's trace).
+      const outcomes =
+        projection && events.length > 0
+          ? await inSpanOf(events[0]?.index, () =>
+              projection.applyBatch(
+                opts.deps,
+                events.map((e) => e.event),
+                (i, work) => inSpanOf(events[i]?.index, work),
+              ),
+            )
+          : [];
+      outcomes.forEach((outcome, i) => {
+        const entry = events[i];
+        if (!entry) return;
+        if (typeof outcome === "object") {
+          poison.set(entry.index, outcome.poison);
+          return;
+        }
+        const { event, index } = entry;
+        const message = messages[index];
+        stats[outcome]++;
+        spans[index]?.span.setAttribute("cqrs.projection.outcome", outcome);
+        const lag = (Date.now() - Date.parse(event.occurredAt)) / 1000;
+        if (outcome === "applied" && projection) {
+          appMetrics().projectionLag.record(lag, { "cqrs.aggregate.type": projection.aggregateType });
+        }
+        appMetrics().projectedEvents.add(1, {
+          "messaging.destination.name": topic,
+          "cqrs.projection.outcome": outcome,
+        });
+        // In the event's span, so the line carries its trace id.
+        const write = () =>
           log({
             msg: "event projected",
             topic,
             partition,
-            offset: message.offset,
+            offset: message?.offset,
             type: event.type,
             aggregate_id: event.aggregateId,
             version: event.version,
-            outcome: result,
+            outcome,
             // From the command's decision on the writer to here, on this machine's clock when they share one.
             lag_ms: Math.round(lag * 1000),
           });
-        } catch (error) {
-          if (!(error instanceof PoisonMessage)) throw error;
-          span.setAttribute("cqrs.projection.outcome", "dead-lettered");
-          appMetrics().projectedEvents.add(1, {
-            "messaging.destination.name": topic,
-            "cqrs.projection.outcome": "dead-lettered",
-          });
-          await deadLetter(topic, partition, message, error.message);
-        }
-      },
-    );
+        void inSpanOf(index, async () => write());
+      });
+      for (const [index, reason] of [...poison].sort(([a], [b]) => a - b)) {
+        const message = messages[index];
+        if (!message) continue;
+        spans[index]?.span.setAttribute("cqrs.projection.outcome", "dead-lettered");
+        appMetrics().projectedEvents.add(1, {
+          "messaging.destination.name": topic,
+          "cqrs.projection.outcome": "dead-lettered",
+        });
+        await inSpanOf(index, () => deadLetter(topic, partition, message, reason));
+      }
+      for (const { span } of spans) endSpan(span);
+    } catch (error) {
+      for (const { span } of spans) endSpan(span, error);
+      throw error;
+    }
   }
 
   void consumer.run({
     partitionsConsumedConcurrently: opts.partitions,
-    eachMessage: async ({ topic, partition, message }) => {
+    eachBatch: async ({ batch }) => {
+      const last = batch.messages.at(-1);
+      if (!last) return;
       for (let attempt = 0; ; attempt++) {
         try {
-          await handle(topic, partition, message);
+          await handleBatch(batch.topic, batch.partition, batch.messages);
           break;
         } catch (error) {
           if (stopping) throw error;
@@ -149,16 +208,18 @@ export async function startProjections(opts: {
           log({
             level: "warn",
             msg: "projection failed; retrying",
-            topic,
-            partition,
-            offset: message.offset,
+            topic: batch.topic,
+            partition: batch.partition,
+            offsets: `${batch.messages[0]?.offset}..${last.offset}`,
             wait,
             err: String(error),
           });
           await new Promise((resolve) => setTimeout(resolve, wait));
         }
       }
-      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+      ]);
     },
   });
 

@@ -24,4 +24,19 @@ export interface Projection {
    * is transient and the event is retried.
    */
   apply(deps: ProjectionDeps, event: EventEnvelope): Promise<"applied" | "stale">;
+  /**
+   * Applies a poll's worth of events in one write to the read model, still version-guarded: of
+   * several versions of one aggregate the highest is written, the others are `stale`; an event
+   * that can never be applied is a `poison` outcome with its reason (it fails no other event);
+   * the cache entries of exactly the applied ones are invalidated, each through `within(i, ...)`
+   * (the consumer runs it in event i's span). Any other error is transient: the whole batch is
+   * retried, which the version guard makes harmless.
+   */
+  applyBatch(
+    deps: ProjectionDeps,
+    events: readonly EventEnvelope[],
+    within?: <T>(index: number, work: () => Promise<T>) => Promise<T>,
+  ): Promise<BatchOutcome[]>;
 }
+
+export type BatchOutcome = "applied" | "stale" | { poison: string };

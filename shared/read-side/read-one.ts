@@ -4,9 +4,17 @@
 import type { Collection, Db } from "mongodb";
 import { notFound, unavailable } from "../platform/errors.ts";
 import type { ReaderDeps } from "./reader-deps.ts";
+import { singleFlight } from "./single-flight.ts";
 import type { ReadModelDoc } from "./versioned-projection.ts";
 
 const POLL_MS = 25;
+
+/**
+ * One read-model query (and cache fill) at a time per key: the requests that miss on a key while
+ * its query runs share that query's answer. A joiner needing a newer version than it brings polls
+ * again, as any reader behind the projection does.
+ */
+const flights = singleFlight<ReadModelDoc | null>();
 
 export interface ReadOneSpec<Doc extends ReadModelDoc, Item extends { version: number }> {
   /** The cache kind, e.g. "product". */
@@ -25,15 +33,20 @@ async function lookup<Doc extends ReadModelDoc, Item extends { version: number }
 ): Promise<Item | "deleted" | undefined> {
   const cached = await deps.cache.get(spec.kind, id);
   if (cached && cached.version >= minVersion) return JSON.parse(cached.body) as Item;
-  // The driver's types cannot follow a generic document through a filter on _id.
-  const doc = (await (spec.collection(deps.readModel) as unknown as Collection<ReadModelDoc>).findOne({
-    _id: id,
+  const doc = (await flights(`${deps.readModel.databaseName}/${spec.kind}:${id}`, async () => {
+    // The driver's types cannot follow a generic document through a filter on _id.
+    const found = await (spec.collection(deps.readModel) as unknown as Collection<ReadModelDoc>).findOne(
+      { _id: id },
+      { maxTimeMS: deps.queryTimeoutMs },
+    );
+    if (found && !found.deleted) {
+      await deps.cache.fill(spec.kind, id, found.version, JSON.stringify(spec.toItem(found as Doc)));
+    }
+    return found;
   })) as Doc | null;
   if (!doc || doc.version < minVersion) return undefined;
   if (doc.deleted) return "deleted";
-  const item = spec.toItem(doc);
-  await deps.cache.fill(spec.kind, id, item.version, JSON.stringify(item));
-  return item;
+  return spec.toItem(doc);
 }
 
 export async function readOne<Doc extends ReadModelDoc, Item extends { version: number }>(

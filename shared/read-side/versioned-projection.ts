@@ -4,10 +4,16 @@
 // because a newer or equal version is there: "already applied". A delete leaves a tombstone
 // {_id, version, deleted: true}, so a replayed older event cannot bring it back. The read model has
 // no other unique index (uniqueness is the writer's job), so a duplicate key can only mean that.
-import type { Collection, Db, IndexDirection } from "mongodb";
+import {
+  type AnyBulkWriteOperation,
+  type Collection,
+  type Db,
+  type IndexDirection,
+  MongoBulkWriteError,
+} from "mongodb";
 import * as v from "valibot";
-import { type AggregateEvents, upcast } from "../platform/events.ts";
-import { PoisonMessage, type Projection } from "./projection.ts";
+import { type AggregateEvents, type EventEnvelope, upcast } from "../platform/events.ts";
+import { type BatchOutcome, PoisonMessage, type Projection } from "./projection.ts";
 
 export interface ReadModelDoc {
   _id: string;
@@ -38,8 +44,6 @@ export interface VersionedProjectionSpec<T extends string, D extends StateData, 
   /** The document of a live aggregate (without _id, version and deleted, which are added here). */
   toDoc(data: D): Omit<Doc, "_id" | "version" | "deleted">;
 }
-
-const isDuplicateKey = (error: unknown) => (error as { code?: unknown })?.code === 11000;
 
 /** Creates the missing indexes one at a time (FerretDB 1.24 panics on a createIndexes naming several that exist). */
 export async function ensureIndexes(
@@ -74,37 +78,88 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
       ? { version: data.version, deleted: true }
       : { ...spec.toDoc(data), version: data.version, deleted: false };
 
+  /** The event's data at the current schema version, checked against the envelope; or why it is poison. */
+  const parseData = (event: EventEnvelope): D | string => {
+    const current = upcast(spec.events, event);
+    if (!current.ok) return current.reason;
+    const parsed = v.safeParse(spec.events.data, current.data);
+    if (!parsed.success) {
+      return `invalid data: ${parsed.issues.map((issue) => `${v.getDotPath(issue)} ${issue.message}`).join("; ")}`;
+    }
+    if (parsed.output.id !== event.aggregateId || parsed.output.version !== event.version) {
+      return "data.id and data.version must match the envelope";
+    }
+    return parsed.output;
+  };
+
+  const applyBatch: Projection["applyBatch"] = async (
+    { readModel, cache },
+    events,
+    within = (_index, work) => work(),
+  ) => {
+    const outcomes: BatchOutcome[] = events.map(() => "stale");
+    // The newest state of each aggregate in the batch: the only one worth writing.
+    const newest = new Map<string, { index: number; data: D }>();
+    events.forEach((event, index) => {
+      const parsed = parseData(event);
+      if (typeof parsed === "string") {
+        outcomes[index] = { poison: parsed };
+        return;
+      }
+      const seen = newest.get(parsed.id);
+      if (seen === undefined || seen.data.version < parsed.version) newest.set(parsed.id, { index, data: parsed });
+    });
+    const writes = [...newest.values()];
+    if (writes.length === 0) return outcomes;
+    // The driver's types cannot follow a generic document through replaceOne's filter.
+    const collection = spec.collection(readModel) as unknown as Collection<ReadModelDoc>;
+    const operation = ({ data }: { data: D }): AnyBulkWriteOperation<ReadModelDoc> => ({
+      replaceOne: {
+        filter: { _id: data.id, version: { $lt: data.version } },
+        replacement: document(data),
+        upsert: true,
+      },
+    });
+    // Ordered, so that a failure says exactly what ran: the writes before it were applied, it was
+    // stale (a duplicate key on _id: a version at least as new is there), and the rest go in the
+    // next round. Unordered bulk writes are not reported alike by every server (FerretDB 1.24
+    // stops at the first error either way). Stale writes are rare (replays), so rounds are few.
+    const stale = new Set<number>();
+    let from = 0;
+    while (from < writes.length) {
+      try {
+        await collection.bulkWrite(writes.slice(from).map(operation), { ordered: true });
+        break;
+      } catch (error) {
+        if (!(error instanceof MongoBulkWriteError)) throw error;
+        const [failed, ...more] = [error.writeErrors].flat();
+        if (failed === undefined || more.length > 0 || failed.code !== 11000) throw error;
+        stale.add(from + failed.index);
+        from += failed.index + 1;
+      }
+    }
+    const applied = writes.filter((_write, k) => !stale.has(k));
+    for (const { index } of applied) outcomes[index] = "applied";
+    await Promise.all(
+      applied.map(({ index, data }) => within(index, () => cache.invalidate(spec.cacheKind, data.id, data.version))),
+    );
+    return outcomes;
+  };
+
   return {
     aggregateType: spec.events.aggregateType,
 
     setup: (readModel) =>
       ensureIndexes(spec.collection(readModel) as unknown as Collection<ReadModelDoc>, spec.indexes),
 
-    async apply({ readModel, cache }, event) {
-      const current = upcast(spec.events, event);
-      if (!current.ok) throw new PoisonMessage(current.reason);
-      const parsed = v.safeParse(spec.events.data, current.data);
-      if (!parsed.success) {
-        const why = parsed.issues.map((issue) => `${v.getDotPath(issue)} ${issue.message}`).join("; ");
-        throw new PoisonMessage(`invalid data: ${why}`);
-      }
-      const data = parsed.output;
-      if (data.id !== event.aggregateId || data.version !== event.version) {
-        throw new PoisonMessage("data.id and data.version must match the envelope");
-      }
-      const doc = document(data);
-      // The driver's types cannot follow a generic document through replaceOne's filter.
-      const collection = spec.collection(readModel) as unknown as Collection<ReadModelDoc>;
-      try {
-        await collection.replaceOne({ _id: data.id, version: { $lt: data.version } }, doc, { upsert: true });
-      } catch (error) {
-        if (isDuplicateKey(error)) return "stale";
-        throw error;
-      }
-      await cache.invalidate(spec.cacheKind, data.id, data.version);
-      return "applied";
+    async apply(deps, event) {
+      const [outcome] = await applyBatch(deps, [event]);
+      if (outcome === undefined) throw new Error("no outcome for the event");
+      if (typeof outcome === "object") throw new PoisonMessage(outcome.poison);
+      return outcome;
     },
 
+    applyBatch,
     document,
   };
 }

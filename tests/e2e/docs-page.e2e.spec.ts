@@ -4,31 +4,19 @@
 // own "Try it out" controls. A screenshot is kept in .local/screenshots/docs.png to look at.
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { allFunctions } from "#functions/registry.ts";
+import { openBrowser } from "../support/chromium.ts";
 import { runId, startSystem, type TestSystem } from "../support/system.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-// This machine has no way out: no first-run, sync, component updates or background traffic.
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SCREENSHOT = path.resolve(import.meta.dirname, "../../.local/screenshots/docs.png");
 const tag = `docs${runId.slice(-6)}${Date.now().toString(36)}`;
 
 let system: TestSystem | undefined;
 let base = process.env.E2E_GATEWAY_URL ?? "";
-let userDataDir = "";
+let browser: Awaited<ReturnType<typeof openBrowser>> | undefined;
 let context: BrowserContext | undefined;
 
 /** What the page asked for: every request, the ones that failed, and answers of 400 or more. */
@@ -37,23 +25,16 @@ const failures: string[] = [];
 const consoleErrors: string[] = [];
 
 before(async () => {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (npm test installs it)`);
   if (!base) {
     system = await startSystem("docs_page_e2e");
     base = system.url;
   }
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cqrs-docs-chromium-"));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
+  browser = await openBrowser();
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close();
-  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   await system?.stop();
 });
 

@@ -31,11 +31,14 @@ export function endSpan(span: Span, error?: unknown): void {
   span.end();
 }
 
-/** Runs `work` in a process span that continues the trace in the message's headers. */
-export async function inProcessSpan<T>(
-  message: { topic: string; partition: number; offset: string; key?: string; headers: Record<string, string> },
-  work: (span: Span) => Promise<T>,
-): Promise<T> {
+/** A process span that continues the trace in the message's headers, and the context to work in. */
+export function startProcessSpan(message: {
+  topic: string;
+  partition: number;
+  offset: string;
+  key?: string;
+  headers: Record<string, string>;
+}): { span: Span; context: Context } {
   const parent = propagation.extract(context.active(), message.headers);
   const span = tracer.startSpan(
     `process ${message.topic}`,
@@ -51,12 +54,5 @@ export async function inProcessSpan<T>(
     },
     parent,
   );
-  try {
-    const result = await context.with(trace.setSpan(parent, span), () => work(span));
-    endSpan(span);
-    return result;
-  } catch (error) {
-    endSpan(span, error);
-    throw error;
-  }
+  return { span, context: trace.setSpan(parent, span) };
 }
