@@ -19,8 +19,9 @@ export function createLog(service: string, write?: (line: string) => void): Log 
         return context ? { trace_id: context.traceId, span_id: context.spanId } : {};
       },
     },
-    // Synchronous: a line written just before the process exits is not lost.
-    write ? { write } : pino.destination({ dest: 1, sync: true }),
+    // Asynchronous: a busy service writes its lines in chunks, not one write(2) per request. pino
+    // flushes what is pending synchronously on exit, so a line written just before it is not lost.
+    write ? { write } : pino.destination({ dest: 1, sync: false }),
   );
   return ({ level, msg, ...rest }) => {
     const method: Level = typeof level === "string" && LEVELS.has(level) ? (level as Level) : "info";
