@@ -40,8 +40,6 @@ const TELEMETRY = [
   "@opentelemetry/exporter-trace-otlp-http",
   "@opentelemetry/exporter-trace-otlp-proto",
   "@opentelemetry/instrumentation",
-  "@opentelemetry/instrumentation-grpc",
-  "@opentelemetry/instrumentation-http",
   "@opentelemetry/resources",
   "@opentelemetry/sdk-metrics",
   "@opentelemetry/sdk-trace-base",

@@ -463,7 +463,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
         await find.stop();
       }
 
-      if (first && (wanted("create") || wanted("telemetry"))) {
+      if (first && (wanted("create") || wantedAny("telemetry"))) {
         // Creates go to fresh data sets of their own, so they grow no read data set.
         const writesOn = await prepareDataset(0, `${runTag}w1`).catch(() => undefined);
         const writesOff = await prepareDataset(0, `${runTag}w2`).catch(() => undefined);
@@ -494,7 +494,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
           createRate = outcome.result.system.median.rate;
           record(outcome);
         }
-        if (wanted("telemetry")) {
+        if (wanted("telemetry.create")) {
           record(
             await compare(
               settings,
@@ -521,6 +521,8 @@ export async function runBench(options: BenchOptions): Promise<number> {
               say,
             ),
           );
+        }
+        if (wanted("telemetry.read")) {
           const readsOff = await system(`bench_${sizeLabel}_off`, { telemetry: false, env: dataset.env });
           const hot = dataset.liveIds.slice(0, 1000).map((id) => `/api/v1/products/${id}`);
           for (const p of hot) {

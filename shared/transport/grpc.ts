@@ -2,11 +2,13 @@
 // method, and one generic client call with a deadline. Generated code (proto/gen) supplies the
 // method definitions; nothing here knows any particular function.
 import * as grpc from "@grpc/grpc-js";
+import { context } from "@opentelemetry/api";
 import type * as v from "valibot";
 import { describeError, isDependencyDown } from "../platform/dependency-errors.ts";
 import { DomainError, unavailable } from "../platform/errors.ts";
 import type { Log } from "../platform/log.ts";
 import { appMetrics } from "../platform/telemetry/metrics.ts";
+import { rpcAttributes, startClientSpan, startServerSpan } from "./grpc-spans.ts";
 import { fromServiceError, toServiceError } from "./grpc-status.ts";
 import { parseInput } from "./validation.ts";
 
@@ -19,11 +21,11 @@ export interface UnaryMethod<Req, Res> {
   responseDeserialize(value: Buffer): Res;
 }
 
-/** rpc.* attributes of a method path such as /writer.v1.WriterService/CreateProduct. */
-function rpcAttributes(path: string, code: grpc.status) {
-  const [, service = "", method = ""] = path.split("/");
-  return { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method, "rpc.grpc.status_code": code };
-}
+/** rpc.* attributes of a call's metrics. */
+const rpcMetricAttributes = (path: string, code: grpc.status) => ({
+  ...rpcAttributes(path),
+  "rpc.grpc.status_code": code,
+});
 
 /** What a failed handler answers: its domain error, `unavailable` when a dependency is down, else none. */
 function domainErrorOf(error: unknown): DomainError | undefined {
@@ -45,10 +47,11 @@ export function serveUnary<Req, Res>(
 ): void {
   const handler: grpc.handleUnaryCall<Req, Res> = (call, callback) => {
     const started = performance.now();
-    /** Records the call's duration and logs its one line (`failure` says why it failed, if it did). */
+    const span = startServerSpan(method.path, call.metadata);
+    /** Ends the span, records the call's duration and logs its one line (`failure` says why it failed). */
     const finish = (code: grpc.status, failure?: { level: "warn" | "error"; err: string }) => {
       const seconds = (performance.now() - started) / 1000;
-      appMetrics().rpcServerDuration.record(seconds, rpcAttributes(method.path, code));
+      appMetrics().rpcServerDuration.record(seconds, rpcMetricAttributes(method.path, code));
       log({
         level: failure?.level ?? "info",
         msg: "rpc",
@@ -57,29 +60,33 @@ export function serveUnary<Req, Res>(
         duration_ms: Math.round(seconds * 10_000) / 10,
         ...(failure ? { err: failure.err } : {}),
       });
+      span.end(code, failure?.err);
     };
-    Promise.resolve()
-      .then(() => handle(parseInput(schema, call.request), call.metadata))
-      .then(
-        (response) => {
-          finish(grpc.status.OK);
-          callback(null, response);
-        },
-        (error: unknown) => {
-          const failure = domainErrorOf(error);
-          if (failure) {
-            const serviceError = toServiceError(failure);
-            const downstream = failure.code === "unavailable" && !(error instanceof DomainError);
-            finish(
-              serviceError.code ?? grpc.status.UNKNOWN,
-              downstream ? { level: "warn", err: describeError(error) } : undefined,
-            );
-            return callback(serviceError);
-          }
-          finish(grpc.status.INTERNAL, { level: "error", err: describeError(error) });
-          callback({ code: grpc.status.INTERNAL, details: "internal error" });
-        },
-      );
+    // The log line is written in the span's context too, so it carries the trace id.
+    context.with(span.context, () =>
+      Promise.resolve()
+        .then(() => handle(parseInput(schema, call.request), call.metadata))
+        .then(
+          (response) => {
+            finish(grpc.status.OK);
+            callback(null, response);
+          },
+          (error: unknown) => {
+            const failure = domainErrorOf(error);
+            if (failure) {
+              const serviceError = toServiceError(failure);
+              const downstream = failure.code === "unavailable" && !(error instanceof DomainError);
+              finish(
+                serviceError.code ?? grpc.status.UNKNOWN,
+                downstream ? { level: "warn", err: describeError(error) } : undefined,
+              );
+              return callback(serviceError);
+            }
+            finish(grpc.status.INTERNAL, { level: "error", err: describeError(error) });
+            callback({ code: grpc.status.INTERNAL, details: "internal error" });
+          },
+        ),
+    );
   };
   server.register(method.path, handler, method.responseSerialize, method.requestDeserialize, "unary");
 }
@@ -93,8 +100,11 @@ export function callUnary<Req, Res>(
   metadata: grpc.Metadata = new grpc.Metadata(),
 ): Promise<Res> {
   const started = performance.now();
-  const record = (code: grpc.status) =>
-    appMetrics().rpcClientDuration.record((performance.now() - started) / 1000, rpcAttributes(method.path, code));
+  const endSpan = startClientSpan(method.path, metadata);
+  const record = (code: grpc.status, message?: string) => {
+    appMetrics().rpcClientDuration.record((performance.now() - started) / 1000, rpcMetricAttributes(method.path, code));
+    endSpan(code, message);
+  };
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       method.path,
@@ -104,7 +114,7 @@ export function callUnary<Req, Res>(
       metadata,
       { deadline: Date.now() + deadlineMs },
       (error, response) => {
-        record(error ? error.code : grpc.status.OK);
+        record(error ? error.code : grpc.status.OK, error?.details);
         if (error) reject(fromServiceError(error));
         else if (response === undefined) reject(new DomainError("internal", `empty response from ${method.path}`));
         else resolve(response);

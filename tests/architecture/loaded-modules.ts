@@ -90,7 +90,7 @@ export const REQUIRED: Record<ServiceName, readonly Rule[]> = {
     exactly("shared/platform/telemetry/preload-gateway.ts"),
     npmPackage("hono"),
     npmPackage("@grpc/grpc-js"),
-    npmPackage("@opentelemetry/instrumentation-http"),
+    npmPackage("@opentelemetry/sdk-trace-node"),
   ],
   writer: [
     exactly("services/writer/main.ts"),

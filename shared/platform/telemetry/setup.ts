@@ -1,19 +1,18 @@
 // OpenTelemetry for one service process: traces over OTLP/HTTP, metrics for a Prometheus scrape of
-// the service's own /metrics, W3C trace context, and the maintained instrumentations every service
-// uses (http, grpc) plus those its own preload brings (the reader's mongodb and redis). Started by
+// the service's own /metrics, W3C trace context, and the maintained instrumentations a service's
+// own preload brings (the reader's mongodb and redis); HTTP and gRPC spans are the project's own,
+// made where requests and calls are handled. Started by
 // the service's preload (preload-<service>.ts) before any application module, because
 // instrumentations patch modules as they are loaded. OTEL_SDK_DISABLED=true switches all of it off;
 // the standard OTEL_* variables (sampler, endpoint, service name, resource attributes) are honoured.
 //
 // Nothing here names a database client or its instrumentation: this module is loaded by every
 // service, and the gateway and the writer must not load the reader's instrumentations.
-import { createNoopMeter, metrics } from "@opentelemetry/api";
+import { metrics } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { type Instrumentation, registerInstrumentations } from "@opentelemetry/instrumentation";
-import { GrpcInstrumentation } from "@opentelemetry/instrumentation-grpc";
-import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -22,9 +21,6 @@ import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import { register } from "import-in-the-middle/register-hooks.mjs";
 import { loadConfig } from "../config.ts";
 import { startRuntimeMetrics } from "./runtime-metrics.ts";
-
-/** Requests that are not worth a trace: probes and scrapes. */
-const UNTRACED_PATHS = new Set(["/metrics", "/healthz", "/readyz"]);
 
 export interface Telemetry {
   prometheus: PrometheusExporter;
@@ -36,16 +32,13 @@ let current: Telemetry | undefined;
 /** The running telemetry of this process, if it was started (by preload.ts). */
 export const telemetry = (): Telemetry | undefined => current;
 
-/** What one service instruments beyond http and grpc, which every service serves or calls. */
+/** What one service instruments with maintained instrumentations (HTTP and gRPC spans are our own). */
 export interface ServiceInstrumentation {
   /** Packages whose ES module imports import-in-the-middle must intercept for these instrumentations. */
   hooked: readonly string[];
   /** Created only once the module hook is registered, so that they patch through it. */
   create(): Instrumentation[];
 }
-
-/** ES module imports the http and grpc instrumentations patch through; nothing else is intercepted. */
-const HOOKED_BY_EVERY_SERVICE = ["@grpc/grpc-js", "http", "https", "node:http"] as const;
 
 /**
  * What a service's preload does: registers the ES module hook for exactly the packages the service's
@@ -55,9 +48,10 @@ export function preloadTelemetry(
   service: string,
   extra: ServiceInstrumentation = { hooked: [], create: () => [] },
 ): Telemetry | undefined {
-  // With telemetry off, a hook would only wrap modules for instrumentations that never patch them.
+  // With telemetry off, a hook would only wrap modules for instrumentations that never patch them;
+  // a service with no instrumentation to patch needs none either.
   if (process.env.OTEL_SDK_DISABLED === "true") return undefined;
-  register({ include: [...HOOKED_BY_EVERY_SERVICE, ...extra.hooked] });
+  if (extra.hooked.length > 0) register({ include: [...extra.hooked] });
   return startTelemetry(process.env.OTEL_SERVICE_NAME ?? service, extra.create);
 }
 
@@ -91,19 +85,10 @@ export function startTelemetry(
   const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
   metrics.setGlobalMeterProvider(meterProvider);
 
-  const http = new HttpInstrumentation({
-    ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has((request.url ?? "").split("?")[0] ?? ""),
-    // Outgoing HTTP is only the OTLP export itself: tracing it would trace the tracer.
-    ignoreOutgoingRequestHook: () => true,
-  });
-  registerInstrumentations({
-    tracerProvider,
-    meterProvider,
-    instrumentations: [http, new GrpcInstrumentation(), ...extraInstrumentations()],
-  });
-  // The gateway records http.server.request.duration itself, labelled with the matched route;
-  // the instrumentation's own series of that name (no route) would only duplicate it.
-  http.setMeterProvider({ getMeter: () => createNoopMeter() });
+  // HTTP server spans are the gateway's own (services/gateway/gateway.ts), gRPC spans the
+  // transport's (shared/transport/grpc-spans.ts): both far cheaper than the instrumentations.
+  const instrumentations = extraInstrumentations();
+  if (instrumentations.length > 0) registerInstrumentations({ tracerProvider, meterProvider, instrumentations });
   const stopRuntime = startRuntimeMetrics();
 
   current = {
