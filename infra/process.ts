@@ -187,9 +187,10 @@ export function runTool(
 
 /**
  * A long step (a build, a download) as a child process, without blocking the event loop, so the
- * other servers start and answer their pings meanwhile. A failure is one clear InfraError.
+ * other servers start and answer their pings meanwhile. Resolves with its standard output; a failure
+ * is one clear InfraError.
  */
-export function runLongTool(command: string, args: string[], options: ToolOptions): Promise<void> {
+export function runLongTool(command: string, args: string[], options: ToolOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
@@ -197,11 +198,15 @@ export function runLongTool(command: string, args: string[], options: ToolOption
       stdio: ["ignore", "pipe", "pipe"],
     });
     const tail: string[] = [];
+    const stdout: Buffer[] = [];
     const keep = (chunk: Buffer) => {
       tail.push(chunk.toString());
       if (tail.length > 50) tail.shift();
     };
-    child.stdout?.on("data", keep);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout.push(chunk);
+      keep(chunk);
+    });
     child.stderr?.on("data", keep);
     child.once("error", (error: NodeJS.ErrnoException) =>
       reject(
@@ -213,7 +218,7 @@ export function runLongTool(command: string, args: string[], options: ToolOption
       ),
     );
     child.once("exit", (code, signal) => {
-      if (code === 0) return resolve();
+      if (code === 0) return resolve(Buffer.concat(stdout).toString("utf8"));
       reject(
         failure(options.what, code === null ? `killed by ${signal}` : `exit ${code}`, tail.join(""), options.source),
       );

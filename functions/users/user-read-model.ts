@@ -30,14 +30,15 @@ export interface UserDoc {
 export const users = (db: Db): Collection<UserDoc> => db.collection<UserDoc>(COLLECTION);
 
 /**
- * Indexes for every query shape: by id (built in), name word prefixes, email prefix (a range on
- * sortEmail, which live_by_email serves), and each sort order.
+ * Indexes for every query shape: by id (built in), name word prefixes (for MongoDB), email prefix
+ * (a range on sortEmail, which by_email serves), and each sort order with its _id tiebreak; not led
+ * by `deleted`, for the reason product-read-model.ts gives.
  */
 export const INDEXES = [
   { key: { deleted: 1, prefixes: 1 }, name: "live_prefixes" },
-  { key: { deleted: 1, sortName: 1, _id: 1 }, name: "live_by_name" },
-  { key: { deleted: 1, sortEmail: 1, _id: 1 }, name: "live_by_email" },
-  { key: { deleted: 1, createdAt: 1, _id: 1 }, name: "live_by_created" },
+  { key: { sortName: 1, _id: 1 }, name: "by_name" },
+  { key: { sortEmail: 1, _id: 1 }, name: "by_email" },
+  { key: { createdAt: 1, _id: 1 }, name: "by_created" },
 ] as const;
 
 export function toUser(doc: UserDoc): User {

@@ -1,14 +1,39 @@
 // FerretDB 1.24.2 on the project's PostgreSQL as the MongoDB-wire server. No MongoDB server is
 // packaged anywhere reachable; this folder's small Go main embeds FerretDB (its own cmd panics when
-// built with `go install`, lacking a release-time version file).
+// built with `go install`, lacking a release-time version file), built with pushdown.patch applied
+// so that the read model's queries use indexes (PATCH.md).
 import { MongoClient } from "mongodb";
-import { ensureGoBuild, goBinary, goMarker } from "../go-build.ts";
+import { ensureGoBuild, type GoBuildOptions, goBinary, goMarker } from "../go-build.ts";
 import { startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
 
-const VERSION = "1.24.2";
+export const VERSION = "1.24.2";
 const here = import.meta.dirname;
 const binary = (ctx: ServerContext) => goBinary(ctx, "ferretdb", VERSION, here);
+
+/**
+ * The FerretDB binary, built if missing: patched (what the stack runs), or `stock` (as published,
+ * for tests/ferretdb/pushdown.int.spec.ts to compare against).
+ */
+export const ensureFerretdb = (ctx: ServerContext, options: GoBuildOptions = {}) =>
+  ensureGoBuild(
+    ctx,
+    {
+      name: "ferretdb",
+      version: VERSION,
+      moduleDir: here,
+      pkg: ".",
+      expect: "about 45 s",
+      patches: { module: "github.com/FerretDB/FerretDB", version: `v${VERSION}` },
+    },
+    options,
+  );
+
+/** The arguments that serve the wire protocol on `port` from the PostgreSQL database at `postgresqlUrl`. */
+export const ferretdbArgs = (port: number, postgresqlUrl: string) => [
+  `-listen-addr=127.0.0.1:${port}`,
+  `-postgresql-url=${postgresqlUrl}`,
+];
 
 export const ferretdbServer: Server = {
   name: "ferretdb",
@@ -20,16 +45,16 @@ export const ferretdbServer: Server = {
   marker: (ctx) => goMarker(ctx, "ferretdb", VERSION),
 
   async provision(ctx) {
-    await ensureGoBuild(ctx, { name: "ferretdb", version: VERSION, moduleDir: here, pkg: ".", expect: "about 45 s" });
+    await ensureFerretdb(ctx);
   },
 
   async start(ctx) {
     return startDetached({
       command: binary(ctx),
-      args: [
-        `-listen-addr=127.0.0.1:${ctx.config.mongodb.ferretdbPort}`,
-        `-postgresql-url=postgres://postgres@127.0.0.1:${ctx.config.postgres.port}/ferretdb`,
-      ],
+      args: ferretdbArgs(
+        ctx.config.mongodb.ferretdbPort,
+        `postgres://postgres@127.0.0.1:${ctx.config.postgres.port}/ferretdb`,
+      ),
       pidFile: ctx.pidFile,
       logFile: ctx.logFile,
     });

@@ -82,7 +82,10 @@ export const postgresServer: Server = {
       );
     }
     ctx.say(`initialising a PostgreSQL cluster in ${dataDir}`);
-    runTool(bin("initdb"), ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"], {
+    // C.UTF-8 whatever the environment's locale: strings sort by code point, as BSON does, which
+    // FerretDB's pushed-down string ranges and sorts rely on (infra/ferretdb/PATCH.md).
+    const args = ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"];
+    runTool(bin("initdb"), args, {
       ...user,
       what: "initdb",
     });

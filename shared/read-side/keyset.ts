@@ -12,6 +12,12 @@ export function keyset<K extends string>(orders: SortOrders<K>, fields: Record<K
     return { field: fields[name], direction };
   };
 
+  /** The sort `page` runs: the field, then _id, both in the sort's direction. */
+  function sortSpec(sort: SortOf<K>): Record<string, 1 | -1> {
+    const { field, direction } = sortOf(sort);
+    return { [field]: direction, _id: direction };
+  }
+
   /** The condition "after the cursor" in the sort's order. */
   function after(raw: string, sort: SortOf<K>): Filter<ReadModelDoc> {
     const { last, id } = orders.decode(raw, sort);
@@ -39,11 +45,11 @@ export function keyset<K extends string>(orders: SortOrders<K>, fields: Record<K
   ): Promise<{ docs: Doc[]; nextCursor: string | undefined }> {
     const sort = orders.sortFor(request);
     const limit = request.limit ?? 20;
-    const { field, direction } = sortOf(sort);
+    const { field } = sortOf(sort);
     // The driver's types cannot follow a generic document through a built filter.
     const found = (await (collection as unknown as Collection<ReadModelDoc>)
       .find(filter(filters, request))
-      .sort({ [field]: direction, _id: direction })
+      .sort(sortSpec(sort))
       .limit(limit + 1)
       .maxTimeMS(maxTimeMS)
       .toArray()) as Doc[];
@@ -55,5 +61,5 @@ export function keyset<K extends string>(orders: SortOrders<K>, fields: Record<K
     return { docs, nextCursor: more ? orders.encode(sort, lastValue, last._id) : undefined };
   }
 
-  return { after, filter, page };
+  return { after, filter, sortSpec, page };
 }

@@ -28,6 +28,9 @@ function matching(request: SearchProductsRequest): Filter<ReadModelDoc>[] {
 export const buildFilter = (request: SearchProductsRequest, sort: SortOf<(typeof SORTS.names)[number]>) =>
   paging.filter(matching(request), { ...request, sort });
 
+/** The sort a search runs (exported for tests/ferretdb/read-model-indexes.unit.spec.ts). */
+export const buildSort = (sort: SortOf<(typeof SORTS.names)[number]>) => paging.sortSpec(sort);
+
 export const searchProductsHandler = implement(searchProducts, async (request, deps: ReaderDeps) => {
   const { docs, nextCursor } = await paging.page(
     products(deps.readModel),

@@ -42,6 +42,9 @@ const matching = (request: ListUsersRequest) => {
 export const buildFilter = (request: ListUsersRequest, sort: SortOf<(typeof SORTS.names)[number]>) =>
   paging.filter(matching(request), { ...request, sort });
 
+/** The sort a listing runs (exported for tests/ferretdb/read-model-indexes.unit.spec.ts). */
+export const buildSort = (sort: SortOf<(typeof SORTS.names)[number]>) => paging.sortSpec(sort);
+
 export const listUsersHandler = implement(listUsers, async (request, deps: ReaderDeps) => {
   const { docs, nextCursor } = await paging.page(
     users(deps.readModel),

@@ -1,0 +1,409 @@
+// Differential test of infra/ferretdb/pushdown.patch: the stack's FerretDB (patched) against the
+// same FerretDB version built stock, which the test starts itself on the stack's PostgreSQL, with
+// its own database. Both get the same seeded random read models (tombstones, empty tags and
+// descriptions, many shared sort values so that _id breaks ties across page boundaries), then every
+// query the read model runs goes to both through the real handlers (searchProducts, listUsers,
+// getProduct, getUser: their own filters, sorts, limits and cursors) and must answer the same,
+// page after page; so must the versioned projection's upserts, applied and stale (E11000).
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { type Db, MongoClient } from "mongodb";
+import postgres from "postgres";
+import { getProductHandler } from "#functions/products/get-product/get-product.handler.ts";
+import { type ProductState, eventData as productData } from "#functions/products/product.ts";
+import { productEvents } from "#functions/products/product-events.ts";
+import { COLLECTION as PRODUCTS, productProjection } from "#functions/products/product-read-model.ts";
+import { searchProductsHandler } from "#functions/products/search-products/search-products.handler.ts";
+import { SORTS as PRODUCT_SORTS } from "#functions/products/search-products/search-products.ts";
+import { getUserHandler } from "#functions/users/get-user/get-user.handler.ts";
+import { listUsersHandler } from "#functions/users/list-users/list-users.handler.ts";
+import { SORTS as USER_SORTS } from "#functions/users/list-users/list-users.ts";
+import { type UserState, eventData as userData } from "#functions/users/user.ts";
+import { COLLECTION as USERS, userProjection } from "#functions/users/user-read-model.ts";
+import { ensureFerretdb, ferretdbArgs } from "#infra/ferretdb/ferretdb.ts";
+import { serverContext } from "#infra/server.ts";
+import { loadConfig } from "#shared/platform/config.ts";
+import type { EventEnvelope } from "#shared/platform/events.ts";
+import type { VersionedCache } from "#shared/read-side/cache.ts";
+import type { ReaderDeps } from "#shared/read-side/reader-deps.ts";
+import { eventually, freePort, runId } from "#tests/support/system.ts";
+
+const config = loadConfig();
+const name = `t_${runId}_pushdown`;
+/** The stock server's own PostgreSQL database. */
+const stockPgDatabase = `${name}_stock`;
+
+/** What the handlers need besides the read model: no cache (every read goes to the read model). */
+const noCache: VersionedCache = {
+  get: async () => undefined,
+  fill: async () => true,
+  invalidate: async () => true,
+  close: async () => {},
+};
+const deps = (readModel: Db): ReaderDeps => ({
+  readModel,
+  cache: noCache,
+  clock: () => new Date(),
+  minVersionWaitMs: 0,
+  queryTimeoutMs: 30_000,
+});
+
+// --- Seeded randomness (mulberry32), so a failure is reproducible.
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+const SEED = Number(process.env.PUSHDOWN_SEED ?? 20_240_601);
+const random = mulberry32(SEED);
+const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
+const hex = (digits: number) => Array.from({ length: digits }, () => Math.floor(random() * 16).toString(16)).join("");
+const uuid = () => `${hex(8)}-${hex(4)}-7${hex(3)}-${pick(["8", "9", "a", "b"])}${hex(3)}-${hex(12)}`;
+
+// Few distinct values everywhere, so sort keys tie often (accents and case fold to one sortName).
+const WORDS = ["Oak", "oak", "Öak", "Oaken", "Rose", "Roseate", "Heirloom", "Émile", "emile", "Zebra", "table"];
+const PRICES = [0, 99, 100, 500, 500, 1000, 4999, 123_456_789, 1_000_000_000_000];
+const TAGS = ["t1", "t2", "t3", "sale"];
+const TIMES = Array.from({ length: 9 }, (_, i) => new Date(Date.UTC(2025, 0, 1 + (i % 4), i)));
+const EMAILS = ["ada@x.io", "Ada.L@x.io", "ada.lovelace@x.io", "bob@y.org", "ÉMILE@z.fr", "emile@z.fr", "zoe@x.io"];
+
+const productCount = 160;
+const userCount = 120;
+
+function randomProduct(): ProductState {
+  const deleted = random() < 0.12;
+  const createdAt = pick(TIMES);
+  return {
+    id: uuid(),
+    sku: `SKU-${hex(6)}`,
+    name: Array.from({ length: 1 + Math.floor(random() * 2) }, () => pick(WORDS)).join(" "),
+    description: random() < 0.3 ? "" : `${pick(WORDS)} ${pick(WORDS)}`,
+    priceCents: random() < 0.85 ? pick(PRICES) : Math.floor(random() * 10_000),
+    currency: "EUR",
+    stock: Math.floor(random() * 5),
+    tags: TAGS.filter(() => random() < 0.3),
+    version: deleted ? 2 : 1 + Math.floor(random() * 3),
+    createdAt,
+    updatedAt: createdAt,
+    deleted,
+  };
+}
+
+function randomUser(): UserState {
+  const deleted = random() < 0.12;
+  const createdAt = pick(TIMES);
+  return {
+    id: uuid(),
+    email: pick(EMAILS),
+    name: `${pick(WORDS)} ${pick(["Lovelace", "Łukasz", "lovelace", "Hopper"])}`,
+    version: deleted ? 2 : 1,
+    createdAt,
+    updatedAt: createdAt,
+    deleted,
+  };
+}
+
+const products = Array.from({ length: productCount }, randomProduct);
+const users = Array.from({ length: userCount }, randomUser);
+
+// --- The two servers.
+
+let stockServer: ChildProcess | undefined;
+const stockOutput: string[] = [];
+let stockClient: MongoClient | undefined;
+let patchedClient: MongoClient | undefined;
+let stock: Db;
+let patched: Db;
+
+function pgUrl(database: string): string {
+  const url = new URL(config.postgres.url);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function connect(url: string): Promise<MongoClient> {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 2000, directConnection: true });
+  return eventually(
+    `FerretDB at ${url}`,
+    () =>
+      client.connect().then(
+        () => client,
+        () => undefined,
+      ),
+    30_000,
+    100,
+  );
+}
+
+async function seed(db: Db): Promise<void> {
+  await db.dropDatabase();
+  await productProjection.setup(db);
+  await userProjection.setup(db);
+  await db
+    .collection(PRODUCTS)
+    .insertMany(products.map((p) => ({ _id: p.id, ...productProjection.document(productData(p)) }) as never));
+  await db
+    .collection(USERS)
+    .insertMany(users.map((u) => ({ _id: u.id, ...userProjection.document(userData(u)) }) as never));
+}
+
+before(async () => {
+  const say = (line: string) => console.log(`[ferretdb stock] ${line}`);
+  const binary = await ensureFerretdb(serverContext(config, "ferretdb-stock", say), { stock: true });
+  const admin = postgres(pgUrl("postgres"), { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists "${stockPgDatabase}" with (force)`);
+    await admin.unsafe(`create database "${stockPgDatabase}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  const port = process.env.FERRETDB_STOCK_PORT ? Number(process.env.FERRETDB_STOCK_PORT) : await freePort();
+  stockServer = spawn(binary, ferretdbArgs(port, pgUrl(stockPgDatabase)), { stdio: ["ignore", "pipe", "pipe"] });
+  const keep = (chunk: Buffer) => stockOutput.push(chunk.toString());
+  stockServer.stdout?.on("data", keep);
+  stockServer.stderr?.on("data", keep);
+  stockClient = await connect(`mongodb://127.0.0.1:${port}/`);
+  patchedClient = await connect(config.mongodb.url);
+  stock = stockClient.db(name);
+  patched = patchedClient.db(name);
+  await Promise.all([seed(stock), seed(patched)]);
+});
+
+after(async () => {
+  await patched?.dropDatabase().catch(() => {});
+  await Promise.all([stockClient?.close(), patchedClient?.close()]);
+  if (stockServer && stockServer.exitCode === null) {
+    const exited = new Promise((resolve) => stockServer?.once("exit", resolve));
+    stockServer.kill("SIGTERM");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    if (stockServer.exitCode === null) stockServer.kill("SIGKILL");
+  }
+  const admin = postgres(pgUrl("postgres"), { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists "${stockPgDatabase}" with (force)`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+});
+
+/** A call's result, or the error it threw as code and message, so both servers can be compared. */
+async function outcome<T>(call: () => Promise<T>): Promise<{ value: T } | { error: string }> {
+  try {
+    return { value: await call() };
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message?: string };
+    return { error: `${String(code)}: ${message}` };
+  }
+}
+
+/** Runs `call` on both servers and asserts the same outcome; returns the stock one. */
+async function same<T>(what: string, call: (db: Db) => Promise<T>): Promise<T> {
+  const [s, p] = await Promise.all([outcome(() => call(stock)), outcome(() => call(patched))]);
+  assert.deepEqual(p, s, `${what}: patched and stock FerretDB differ`);
+  if ("error" in s) throw new Error(`${what}: ${s.error}`);
+  return s.value;
+}
+
+interface Page {
+  items: { id: string }[];
+  nextCursor?: string | undefined;
+}
+
+/** Every page of a list request on both servers, following the cursors; how many items and pages. */
+async function walk(
+  what: string,
+  run: (db: Db, request: Record<string, unknown>) => Promise<Page>,
+  request: Record<string, unknown>,
+): Promise<{ items: number; pages: number }> {
+  let cursor: string | undefined;
+  let items = 0;
+  let pages = 0;
+  const seen = new Set<string>();
+  do {
+    const page = await same(`${what} page ${pages + 1}`, (db) =>
+      run(db, cursor === undefined ? request : { ...request, cursor }),
+    );
+    for (const item of page.items) {
+      assert.ok(!seen.has(item.id), `${what}: ${item.id} listed twice`);
+      seen.add(item.id);
+    }
+    items += page.items.length;
+    pages += 1;
+    cursor = page.nextCursor;
+  } while (cursor !== undefined && pages < 200);
+  return { items, pages };
+}
+
+const searchProducts = (db: Db, request: Record<string, unknown>) =>
+  searchProductsHandler.invoke(deps(db), request) as Promise<Page>;
+const listUsers = (db: Db, request: Record<string, unknown>) =>
+  listUsersHandler.invoke(deps(db), request) as Promise<Page>;
+
+describe("the stack's FerretDB is the patched build", () => {
+  test("it pushes an exact, sorted and limited find down to SQL; the stock build does not", async () => {
+    const command = {
+      explain: { find: PRODUCTS, filter: { $and: [{ deleted: false }] }, sort: { sortName: 1, _id: 1 }, limit: 3 },
+    };
+    const [s, p] = await Promise.all([stock.command(command), patched.command(command)]);
+    assert.equal(
+      p.sortPushdown,
+      true,
+      `the FerretDB at ${config.mongodb.url} does not push sorts down: it is not built with ` +
+        "infra/ferretdb/pushdown.patch (a server started before the patch keeps running; restart it)",
+    );
+    assert.equal(s.sortPushdown, false);
+  });
+
+  test("FerretDB's PostgreSQL database orders strings by code point, as BSON does", async () => {
+    const sql = postgres(config.postgres.ferretdbUrl, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql<
+        { datcollate: string }[]
+      >`select datcollate from pg_database where datname = current_database()`;
+      assert.match(row?.datcollate ?? "", /^(C|POSIX|C\.UTF-?8)$/i, "pushed string ranges and sorts need it");
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  });
+});
+
+describe("product searches answer the same on both", () => {
+  const qs = [undefined, "oak", "Oa ro", "heir", "ÉMI", "zz", " -- "];
+  const tags = [undefined, "t1", "SALE", "none"];
+  const prices = [
+    {},
+    { minPriceCents: 500 },
+    { maxPriceCents: 500 },
+    { minPriceCents: 99, maxPriceCents: 4999 },
+    { minPriceCents: 500, maxPriceCents: 500 },
+    { minPriceCents: 0, maxPriceCents: 1_000_000_000_000 },
+  ];
+
+  for (const sort of PRODUCT_SORTS.sorts) {
+    test(`every product by sort=${sort}, a few per page`, async () => {
+      const { items } = await walk(`sort=${sort}`, searchProducts, { sort, limit: 7 });
+      assert.equal(items, products.filter((p) => !p.deleted).length);
+    });
+  }
+
+  test("random combinations of q, tag, price range, sort and page size", async () => {
+    let pages = 0;
+    for (let i = 0; i < 30; i++) {
+      const request = {
+        q: pick(qs),
+        tag: pick(tags),
+        ...pick(prices),
+        sort: pick(PRODUCT_SORTS.sorts),
+        limit: pick([3, 10, 100]),
+      };
+      pages += (await walk(JSON.stringify(request), searchProducts, request)).pages;
+    }
+    assert.ok(pages > 50);
+  });
+});
+
+describe("user listings answer the same on both", () => {
+  const qs = [undefined, "ada", "ada l", "ada.l", "ADA.L@X", "émile", "emile@z", "zz", "x.io", "o", "łu"];
+
+  for (const sort of USER_SORTS.sorts) {
+    test(`every user by sort=${sort}, a few per page`, async () => {
+      const { items } = await walk(`sort=${sort}`, listUsers, { sort, limit: 6 });
+      assert.equal(items, users.filter((u) => !u.deleted).length);
+    });
+  }
+
+  test("every q with a random sort and page size", async () => {
+    for (const q of qs) {
+      const request = { q, sort: pick(USER_SORTS.sorts), limit: pick([1, 4, 50]) };
+      await walk(JSON.stringify(request), listUsers, request);
+    }
+  });
+});
+
+describe("reads by id answer the same on both", () => {
+  test("findOne by _id: live, deleted and missing products and users", async () => {
+    const missing = Array.from({ length: 3 }, uuid);
+    for (const id of [...products.slice(0, 25).map((p) => p.id), ...missing]) {
+      await same(`getProduct ${id}`, (db) => outcome(() => getProductHandler.invoke(deps(db), { id })));
+    }
+    for (const id of [...users.slice(0, 15).map((u) => u.id), ...missing]) {
+      await same(`getUser ${id}`, (db) => outcome(() => getUserHandler.invoke(deps(db), { id })));
+    }
+  });
+});
+
+describe("the versioned upsert behaves the same on both", () => {
+  const envelope = (state: ProductState): EventEnvelope => ({
+    eventId: uuid(),
+    type: state.deleted ? "ProductDeleted" : state.version === 1 ? "ProductCreated" : "ProductUpdated",
+    aggregateId: state.id,
+    version: state.version,
+    occurredAt: state.updatedAt.toISOString(),
+    schemaVersion: productEvents.types.ProductCreated.version,
+    data: productData(state),
+  });
+
+  test("applied, replaced, stale replays (E11000 inside) and tombstones", async () => {
+    const fresh = randomProduct();
+    const existing = products.find((p) => !p.deleted && p.version === 1) ?? products[0];
+    assert.ok(existing);
+    // A fresh id: inserted, replaced, stale, stale, deleted, not resurrected, replaced. The seeded
+    // one starts with a stale replay of what is there.
+    const cases: { base: ProductState; first: string }[] = [
+      { base: { ...fresh, deleted: false }, first: "applied" },
+      { base: existing, first: "stale" },
+    ];
+    for (const { base, first } of cases) {
+      const at = (version: number, deleted = false): ProductState => ({
+        ...base,
+        version,
+        deleted,
+        name: `v${version}`,
+      });
+      const sequence = [at(1), at(3), at(2), at(3), at(4, true), at(2), at(5)];
+      const outcomes = await same(`upserts of ${base.id}`, async (db) => {
+        const results: string[] = [];
+        for (const state of sequence) {
+          results.push(String(await productProjection.apply({ readModel: db, cache: noCache }, envelope(state))));
+        }
+        return { results, doc: await db.collection(PRODUCTS).findOne({ _id: base.id as never }) };
+      });
+      assert.deepEqual(outcomes.results, [first, "applied", "stale", "stale", "applied", "stale", "applied"]);
+    }
+  });
+
+  test("an ordered bulk of version-guarded upserts stops at the stale one alike", async () => {
+    const [a, b] = products.filter((p) => !p.deleted);
+    assert.ok(a && b);
+    const upsert = (id: string, version: number) => ({
+      replaceOne: { filter: { _id: id, version: { $lt: version } }, replacement: { version }, upsert: true },
+    });
+    await same("bulkWrite", async (db) => {
+      const error = await db
+        .collection(PRODUCTS)
+        .bulkWrite([upsert(a.id, a.version + 1), upsert(b.id, 1), upsert(a.id, a.version + 2)] as never, {
+          ordered: true,
+        })
+        .then(
+          () => undefined,
+          (e: { code?: number; writeErrors?: unknown }) => ({
+            code: e.code,
+            writeErrors: JSON.stringify(e.writeErrors),
+          }),
+        );
+      const docs = await db
+        .collection(PRODUCTS)
+        .find({ _id: { $in: [a.id, b.id] as never[] } })
+        .sort({ _id: 1 })
+        .toArray();
+      return { error, docs };
+    });
+  });
+});
