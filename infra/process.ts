@@ -16,7 +16,7 @@ export interface ProcessFiles {
 }
 
 /** The command line of a live process, or undefined if there is none with that pid. */
-function commandLine(pid: number): string | undefined {
+export function commandLine(pid: number): string | undefined {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
   } catch {

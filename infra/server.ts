@@ -31,6 +31,11 @@ export interface Server {
   address(config: Config): string;
   /** A substring of the process's command line, so a stale pid file reused by another process is not trusted. */
   marker(ctx: ServerContext): string;
+  /**
+   * A substring only the command line of the current build has (its binary's path), for servers the
+   * project builds: `up` restarts one still running an older build (e.g. before a patch changed).
+   */
+  build?(ctx: ServerContext): string;
   /** Installs and builds what is missing; cached by version outside the checkout. */
   provision(ctx: ServerContext): Promise<void>;
   /** Starts the server detached; returns its pid. */

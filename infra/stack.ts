@@ -8,7 +8,7 @@ import { jaegerServer } from "./jaeger/jaeger.ts";
 import { kafkaServer } from "./kafka/kafka.ts";
 import { acquireLock } from "./lock.mjs";
 import { postgresServer } from "./postgres/postgres.ts";
-import { alive, InfraError, logTail, portInUse, runningPid, stopProcess } from "./process.ts";
+import { alive, commandLine, InfraError, logTail, portInUse, runningPid, stopProcess } from "./process.ts";
 import { redisServer } from "./redis/redis.ts";
 import { type Server, type ServerContext, serverContext } from "./server.ts";
 
@@ -72,6 +72,13 @@ async function bringUp(server: Server, ctx: ServerContext): Promise<Row> {
   const started = Date.now();
   let pid = runningPid(ctx.pidFile, server.marker(ctx));
   let state = "already up";
+  const build = server.build?.(ctx);
+  if (pid !== undefined && build !== undefined && !commandLine(pid)?.includes(build)) {
+    ctx.say(`${server.name}: running an older build than ${build}; restarting it`);
+    await stopProcess(pid, server.stopGraceMs, server.stopSignal ?? "SIGTERM");
+    fs.rmSync(ctx.pidFile, { force: true });
+    pid = undefined;
+  }
   if (pid === undefined) {
     if (fs.existsSync(ctx.pidFile)) {
       ctx.say(`${server.name}: stale pid file ${ctx.pidFile} (its process is gone); starting it again`);

@@ -308,12 +308,13 @@ describe("product projection", () => {
     assert.equal(await cache.fill(CACHE_KIND, ahead, 5, body(ahead, 5)), true);
     assert.equal(await cache.fill(CACHE_KIND, behind, 1, body(behind, 1)), true);
 
+    // The stale write in the middle: the bulk write must say which one failed, not just that one did.
     const outcomes = await productProjection.applyBatch(deps, [
-      envelope("ProductUpdated", state(ahead, 3)), // older than the read model's v5: E11000 in the bulk write
       envelope("ProductUpdated", state(behind, 2)),
+      envelope("ProductUpdated", state(ahead, 3)), // older than the read model's v5: E11000 in the bulk write
       envelope("ProductCreated", state(fresh, 1)),
     ]);
-    assert.deepEqual(outcomes, ["stale", "applied", "applied"]);
+    assert.deepEqual(outcomes, ["applied", "stale", "applied"]);
     assert.equal((await readModelDoc(ahead))?.version, 5, "the newer version stays");
     assert.equal((await readModelDoc(behind))?.version, 2);
     assert.equal((await readModelDoc(fresh))?.version, 1);
@@ -323,6 +324,20 @@ describe("product projection", () => {
       "a stale write invalidates nothing",
     );
     assert.equal(await cache.get(CACHE_KIND, behind), undefined, "an applied write drops the cached older version");
+  });
+
+  test("a full batch (PROJECTION_BATCH_SIZE events, some ids twice) is written in one go", async () => {
+    const { deps } = started(reader, "reader");
+    const ids = Array.from({ length: config.reader.projectionBatchSize - 20 }, () => uuidv7());
+    const events = [
+      ...ids.map((id) => envelope("ProductCreated", state(id, 1))),
+      ...ids.slice(0, 20).map((id) => envelope("ProductUpdated", state(id, 2))),
+    ];
+    const outcomes = await productProjection.applyBatch(deps, events);
+    assert.equal(outcomes.filter((o) => o === "applied").length, ids.length);
+    assert.equal(outcomes.filter((o) => o === "stale").length, 20);
+    assert.equal((await readModelDoc(ids[0] ?? ""))?.version, 2);
+    assert.equal((await readModelDoc(ids.at(-1) ?? ""))?.version, 1);
   });
 
   test("a poison event in a batch fails only itself", async () => {

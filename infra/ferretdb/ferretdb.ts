@@ -43,6 +43,7 @@ export const ferretdbServer: Server = {
   ports: (config) => [{ port: config.mongodb.ferretdbPort, env: "FERRETDB_PORT" }],
   address: (config) => `127.0.0.1:${config.mongodb.ferretdbPort}`,
   marker: (ctx) => goMarker(ctx, "ferretdb", VERSION),
+  build: binary,
 
   async provision(ctx) {
     await ensureFerretdb(ctx);

@@ -26,6 +26,7 @@ export const jaegerServer: Server = {
   address: (config) =>
     `otlp http://127.0.0.1:${config.jaeger.otlpHttpPort}, query http://127.0.0.1:${config.jaeger.queryPort}`,
   marker: (ctx) => goMarker(ctx, "jaeger", VERSION),
+  build: binary,
 
   async provision(ctx) {
     await ensureGoBuild(ctx, {

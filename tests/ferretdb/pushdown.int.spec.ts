@@ -379,13 +379,13 @@ describe("the versioned upsert behaves the same on both", () => {
     }
   });
 
-  test("an ordered bulk of version-guarded upserts stops at the stale one alike", async () => {
+  test("an ordered bulk of version-guarded upserts stops at the stale one alike, and the patch says which", async () => {
     const [a, b] = products.filter((p) => !p.deleted);
     assert.ok(a && b);
     const upsert = (id: string, version: number) => ({
       replaceOne: { filter: { _id: id, version: { $lt: version } }, replacement: { version }, upsert: true },
     });
-    await same("bulkWrite", async (db) => {
+    const run = async (db: Db) => {
       const error = await db
         .collection(PRODUCTS)
         .bulkWrite([upsert(a.id, a.version + 1), upsert(b.id, 1), upsert(a.id, a.version + 2)] as never, {
@@ -393,9 +393,9 @@ describe("the versioned upsert behaves the same on both", () => {
         })
         .then(
           () => undefined,
-          (e: { code?: number; writeErrors?: unknown }) => ({
+          (e: { code?: number; writeErrors?: { index: number; code: number }[] }) => ({
             code: e.code,
-            writeErrors: JSON.stringify(e.writeErrors),
+            failed: [e.writeErrors ?? []].flat().map(({ index, code }) => ({ index, code })),
           }),
         );
       const docs = await db
@@ -404,6 +404,25 @@ describe("the versioned upsert behaves the same on both", () => {
         .sort({ _id: 1 })
         .toArray();
       return { error, docs };
-    });
+    };
+    const [onStock, onPatched] = [await run(stock), await run(patched)];
+    assert.deepEqual(onPatched.docs, onStock.docs, "the same writes ran: the first, not the third");
+    // As MongoDB reports it: the second statement (b at version 1, which it has) was the stale one.
+    assert.deepEqual(onPatched.error?.failed, [{ index: 1, code: 11000 }]);
+    // Stock 1.24.2 reports index 0 whichever statement failed (the patch fixes it; PATCH.md).
+    assert.deepEqual(onStock.error?.failed, [{ index: 0, code: 11000 }]);
+  });
+
+  test("an update command of more statements than FerretDB's 50 pooled connections completes", async () => {
+    const many = products.slice(0, 80);
+    const result = await patched
+      .collection(PRODUCTS)
+      .bulkWrite(
+        many.map((p) => ({
+          replaceOne: { filter: { _id: p.id, version: { $lt: 1000 } }, replacement: { version: 1000 }, upsert: true },
+        })) as never,
+        { ordered: true },
+      );
+    assert.equal(result.modifiedCount + result.upsertedCount, many.length);
   });
 });
