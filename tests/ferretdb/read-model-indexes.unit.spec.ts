@@ -1,6 +1,6 @@
-// Every query the read model can build has an index that serves it, on both servers it may run on,
-// and the read model's documents keep the constraints the pushdown relies on
-// (infra/ferretdb/PATCH.md):
+// Every query the read model can build has an index that serves it, on both servers it may run on
+// (docs/architecture.md, "FerretDB pushdown"), and the read model's documents keep the constraints
+// the pushdown relies on (infra/ferretdb/PATCH.md):
 //   - MongoDB, by the equality-sort-range rule: an index whose keys are equality-matched fields,
 //     then the sort's keys in its directions (or all reversed), then anything; so the sort needs no
 //     blocking sort stage. Every other filtered field also leads some index.
