@@ -322,11 +322,18 @@ export async function kafkaRoundTrip(brokers: string, topic: string, rate: numbe
 }
 
 /** Applied events so far, from the reader's own /metrics. */
-async function appliedEvents(readerUrl: string): Promise<number> {
+/**
+ * Events the reader's projection has taken from Kafka: applied, or stale (a batch writes only the
+ * newest version of an id it holds several of; the others are taken as stale, not written).
+ */
+async function projectedEvents(readerUrl: string): Promise<number> {
   const text = await fetch(`${readerUrl}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text());
   let total = 0;
   for (const line of text.split("\n")) {
-    if (line.startsWith("cqrs_projection_events") && line.includes('outcome="applied"')) {
+    if (
+      line.startsWith("cqrs_projection_events") &&
+      (line.includes('outcome="applied"') || line.includes('outcome="stale"'))
+    ) {
       total += Number(line.split(" ").at(-1) ?? 0);
     }
   }
@@ -340,13 +347,13 @@ export async function projectionCaughtUp(system: BenchSystem, limitMs = 120_000)
     const [row] = await sql<{ n: string }[]>`select count(*) as n from products`;
     const rows = Number(row?.n ?? 0);
     const reader = system.urls.reader;
-    const before = await appliedEvents(reader).catch(() => 0);
+    const before = await projectedEvents(reader).catch(() => 0);
     const { MongoClient } = await import("mongodb");
     const mongo = new MongoClient(system.config.mongodb.url, { serverSelectionTimeoutMS: 5000 });
     try {
       const products = mongo.db(system.config.mongodb.database).collection("products");
       await eventually(
-        `the projection to catch up with ${rows} products (${before} events applied so far)`,
+        `the projection to catch up with ${rows} products (${before} events projected so far)`,
         async () =>
           (await products.countDocuments({})) >= rows && (await unsent(system.config.postgres.url)) === 0
             ? true
@@ -424,7 +431,7 @@ export async function catchUp(
   let applied = 0;
   const limit = started + settings.catchUpLimitSeconds * 1000;
   while (applied < made && Date.now() < limit) {
-    const now = await appliedEvents(url).catch(() => applied);
+    const now = await projectedEvents(url).catch(() => applied);
     if (now > applied) {
       first ??= Date.now();
       last = Date.now();
