@@ -415,14 +415,12 @@ describe("the versioned upsert behaves the same on both", () => {
 
   test("an update command of more statements than FerretDB's 50 pooled connections completes", async () => {
     const many = products.slice(0, 80);
-    const result = await patched
-      .collection(PRODUCTS)
-      .bulkWrite(
-        many.map((p) => ({
-          replaceOne: { filter: { _id: p.id, version: { $lt: 1000 } }, replacement: { version: 1000 }, upsert: true },
-        })) as never,
-        { ordered: true },
-      );
+    const result = await patched.collection(PRODUCTS).bulkWrite(
+      many.map((p) => ({
+        replaceOne: { filter: { _id: p.id, version: { $lt: 1000 } }, replacement: { version: 1000 }, upsert: true },
+      })) as never,
+      { ordered: true },
+    );
     assert.equal(result.modifiedCount + result.upsertedCount, many.length);
   });
 });
