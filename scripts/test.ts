@@ -34,7 +34,7 @@ async function main(): Promise<number> {
     return 1;
   }
   // The docs page's and the bench report's tests drive Debian's Chromium (never a downloaded browser).
-  const browserTests = ["docs-page.e2e.spec.ts", "report-page.int.spec.ts"];
+  const browserTests = ["docs-page.e2e.spec.ts", "report-page.int.spec.ts", "smoke.int.spec.ts"];
   if (files.some((file) => browserTests.some((name) => file.endsWith(name))))
     ensureCommand("chromium", "chromium", say);
   const config = loadConfig();

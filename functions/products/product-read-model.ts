@@ -31,16 +31,17 @@ export interface ProductDoc {
 export const products = (db: Db): Collection<ProductDoc> => db.collection<ProductDoc>(COLLECTION);
 
 /**
- * Indexes for every query shape: by id (built in), word prefixes and tag (for MongoDB: FerretDB's
- * btree indexes cannot serve `$all` or array equality), and each sort order with its _id tiebreak.
+ * Indexes for every query shape: by id (built in), word prefixes and tag (named *_gin: the patched
+ * FerretDB builds a GIN index, which serves `$all` and array equality as `@>`; MongoDB a multikey
+ * one), and each sort order with its _id tiebreak.
  * The sort indexes do not start with `deleted`: FerretDB (infra/ferretdb/PATCH.md) can only scan
  * an index in order from its first key, and `deleted: false` becomes `@>`, which a btree cannot
  * bound. MongoDB uses them too, filtering out the few tombstones as it scans
  * (read-model-indexes.unit.spec.ts checks every query against them).
  */
 export const INDEXES = [
-  { key: { deleted: 1, prefixes: 1 }, name: "live_prefixes" },
-  { key: { deleted: 1, tags: 1 }, name: "live_tags" },
+  { key: { prefixes: 1 }, name: "prefixes_gin" },
+  { key: { tags: 1 }, name: "tags_gin" },
   { key: { sortName: 1, _id: 1 }, name: "by_name" },
   { key: { priceCents: 1, _id: 1 }, name: "by_price" },
   { key: { createdAt: 1, _id: 1 }, name: "by_created" },

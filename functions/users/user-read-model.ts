@@ -30,12 +30,13 @@ export interface UserDoc {
 export const users = (db: Db): Collection<UserDoc> => db.collection<UserDoc>(COLLECTION);
 
 /**
- * Indexes for every query shape: by id (built in), name word prefixes (for MongoDB), email prefix
+ * Indexes for every query shape: by id (built in), name word prefixes (a GIN index on the patched
+ * FerretDB, see product-read-model.ts; multikey on MongoDB), email prefix
  * (a range on sortEmail, which by_email serves), and each sort order with its _id tiebreak; not led
  * by `deleted`, for the reason product-read-model.ts gives.
  */
 export const INDEXES = [
-  { key: { deleted: 1, prefixes: 1 }, name: "live_prefixes" },
+  { key: { prefixes: 1 }, name: "prefixes_gin" },
   { key: { sortName: 1, _id: 1 }, name: "by_name" },
   { key: { sortEmail: 1, _id: 1 }, name: "by_email" },
   { key: { createdAt: 1, _id: 1 }, name: "by_created" },

@@ -171,3 +171,14 @@ export function windowOf(samplesMs: number[], seconds: number, timedOut = false)
     timedOut,
   };
 }
+
+/** GETs every path once, a few at a time (filling a cache before a cached-read window). */
+export async function getEach(base: string, paths: readonly string[], inFlight = 16): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < paths.length; i = next++) {
+      await fetch(`${base}${paths[i]}`).then((response) => response.arrayBuffer());
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+}

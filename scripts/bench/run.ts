@@ -21,7 +21,7 @@ import {
   type SearchShape,
   withCursor,
 } from "./data.ts";
-import { stopLoad } from "./load.ts";
+import { getEach, stopLoad } from "./load.ts";
 import { summariseProfiles } from "./profile.ts";
 import { formatReport, writeReport } from "./report.ts";
 import type { BenchReport, CpuPerRequest, MachineInfo, MemorySample, ScenarioResult } from "./results.ts";
@@ -74,10 +74,10 @@ const SETTINGS: Record<BenchOptions["mode"], Settings & { sizes: number[] }> = {
   smoke: {
     sizes: [1_000],
     rounds: 1,
-    warmupSeconds: 0.5,
-    windowSeconds: 1.5,
+    warmupSeconds: 0.3,
+    windowSeconds: 1,
     connections: CONNECTIONS,
-    lagSeconds: 3,
+    lagSeconds: 2,
     catchUpEvents: 300,
     catchUpLimitSeconds: 20,
   },
@@ -324,10 +324,12 @@ export async function runBench(options: BenchOptions): Promise<number> {
       if (first && wanted("read.cached")) {
         const hot = dataset.liveIds.slice(0, 1000).map((id) => `/api/v1/products/${id}`);
         // Fill the cache: the first read of each id misses, every later one hits.
-        for (const p of hot) await fetch(`${api}${p}`).then((r) => r.arrayBuffer());
-        const backend = await baseline("grpc-redis", main.system.env);
+        const [backend, bare] = await Promise.all([
+          baseline("grpc-redis", main.system.env),
+          baseline("redis", main.system.env),
+          getEach(api, hot),
+        ]);
         const front = await baseline("grpc-front", main.system.env, { GRPC_BACKEND: `127.0.0.1:${backend.port}` });
-        const bare = await baseline("redis", main.system.env);
         record(
           await compare(
             settings,
@@ -465,9 +467,9 @@ export async function runBench(options: BenchOptions): Promise<number> {
 
       if (first && (wanted("create") || wantedAny("telemetry"))) {
         // Creates go to fresh data sets of their own, so they grow no read data set.
-        const writesOn = await prepareDataset(0, `${runTag}w1`).catch(() => undefined);
-        const writesOff = await prepareDataset(0, `${runTag}w2`).catch(() => undefined);
-        const drizzleData = await prepareDataset(0, `${runTag}w3`).catch(() => undefined);
+        const [writesOn, writesOff, drizzleData] = await Promise.all(
+          ["w1", "w2", "w3"].map((suffix) => prepareDataset(0, `${runTag}${suffix}`).catch(() => undefined)),
+        );
         if (!writesOn || !writesOff || !drizzleData) throw new Error("could not prepare the data sets for creates");
         const on = await system("bench_writes_on", { telemetry: true, env: writesOn.env });
         const off = await system("bench_writes_off", { telemetry: false, env: writesOff.env });
@@ -525,10 +527,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
         if (wanted("telemetry.read")) {
           const readsOff = await system(`bench_${sizeLabel}_off`, { telemetry: false, env: dataset.env });
           const hot = dataset.liveIds.slice(0, 1000).map((id) => `/api/v1/products/${id}`);
-          for (const p of hot) {
-            await fetch(`${api}${p}`).then((r) => r.arrayBuffer());
-            await fetch(`${readsOff.system.urls.gateway}${p}`).then((r) => r.arrayBuffer());
-          }
+          await Promise.all([getEach(api, hot), getEach(readsOff.system.urls.gateway, hot)]);
           record(
             await compare(
               settings,

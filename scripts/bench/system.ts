@@ -45,24 +45,27 @@ export async function startSystem(name: string, options: SystemOptions): Promise
   const stop = async () => {
     for (const service of [...services].reverse()) await service.stop();
   };
+  const start = async (service: (typeof names)[number]) => {
+    const args = [...(options.nodeFlags ?? []), ...serviceArgs(service)];
+    const started = spawnService(
+      service,
+      {
+        ...env,
+        ...telemetry,
+        // bench-* keeps these traces apart from npm start's in the trace store.
+        ...(options.telemetry ? { OTEL_SERVICE_NAME: `bench-${service}` } : {}),
+      },
+      args,
+      // A load test writes millions of log lines; only the reader's are read (the lag scenario).
+      { stdout: service === "reader" && options.readerLog ? "keep" : "ignore" },
+    );
+    services.push(started);
+    await waitReady(started, `${urls[service]}/readyz`);
+  };
   try {
-    for (const service of names) {
-      const args = [...(options.nodeFlags ?? []), ...serviceArgs(service)];
-      const started = spawnService(
-        service,
-        {
-          ...env,
-          ...telemetry,
-          // bench-* keeps these traces apart from npm start's in the trace store.
-          ...(options.telemetry ? { OTEL_SERVICE_NAME: `bench-${service}` } : {}),
-        },
-        args,
-        // A load test writes millions of log lines; only the reader's are read (the lag scenario).
-        { stdout: service === "reader" && options.readerLog ? "keep" : "ignore" },
-      );
-      services.push(started);
-      await waitReady(started, `${urls[service]}/readyz`);
-    }
+    // The tiers first, side by side; the gateway, whose readiness needs them, last.
+    await Promise.all(names.filter((service) => service !== "gateway").map(start));
+    if (names.includes("gateway")) await start("gateway");
   } catch (error) {
     await stop();
     throw error;

@@ -87,6 +87,14 @@ function check(queries: Query[], indexes: readonly Index[]) {
       });
       assert.ok(leading, `${what}: no index for MongoDB to find ${field} by`);
       used.add(leading.name);
+      // FerretDB pushes equality and $all on a field as containment (@>), which only GIN serves.
+      const containment = found.some((c) => c.field === field && c.kind !== "range");
+      if (containment) {
+        assert.ok(
+          indexes.some((index) => index.name.endsWith("_gin") && Object.keys(index.key).join() === field),
+          `${what}: no GIN index (named *_gin, on ${field} alone) for FerretDB to find ${field} by`,
+        );
+      }
     }
   }
   assert.deepEqual(
