@@ -164,7 +164,7 @@ async function prepareDataset(size: number, runTag: string): Promise<Dataset> {
     if (!kept) undo.push(() => dropDatabases(config));
     else await dropDatabases(config);
     say(
-      `data set ${label(size)}: seeding ${products.length} products and ${users.length} users into ${name}${size > 10_000 ? " (the bench's only data set above 10k; FerretDB scans, so this takes a while)" : ""}`,
+      `data set ${label(size)}: seeding ${products.length} products and ${users.length} users into ${name}${size > 10_000 ? " (the bench's only data set above 10k; kept for the next run)" : ""}`,
     );
     const started = Date.now();
     let lastSaid = 0;

@@ -47,7 +47,7 @@ const UNTRACED = new Set(["/metrics", "/healthz", "/readyz"]);
  * Per request: the HTTP server span (continuing a caller's trace context, named after the route),
  * http.server.request.duration, one log line, and the trace id in X-Trace-Id so there is an id to
  * look up. Our own span, not the HTTP instrumentation's: that one wraps every socket event and cost
- * the cached read about a quarter of its throughput (docs/architecture.md, "Observability").
+ * the cached read about a quarter of its throughput (docs/architecture.md, "Naming conventions", spans).
  */
 function observe(log: Log): MiddlewareHandler {
   return async function observeRequest(c, next) {

@@ -2,7 +2,7 @@
 // around each call whose context travels in the call's metadata (W3C trace context), and a SERVER
 // span on the other side that continues it. Our own thin layer in place of the gRPC
 // instrumentation, which wraps every grpc-js call path and costs the cached read a third of its
-// throughput (docs/architecture.md, "Observability").
+// throughput (docs/architecture.md, "Naming conventions", spans).
 import type * as grpc from "@grpc/grpc-js";
 import {
   type Context,
