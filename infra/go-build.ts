@@ -93,24 +93,20 @@ export async function ensureGoBuild(
   fs.mkdirSync(path.dirname(binary), { recursive: true });
   const staging = `${binary}.partial-${process.pid}`;
   const started = Date.now();
-  if (patches.length > 0 && opts.patches !== undefined) {
-    const sources = `${staging}-src`;
-    try {
-      const cwd = await stagePatched(ctx, opts.moduleDir, opts.patches, patches, sources);
-      await runLongTool("go", ["build", "-o", staging, opts.pkg], {
-        cwd,
-        what: `go build of ${opts.name} (patched, in ${cwd})`,
-        source: "the Go module proxy",
-      });
-    } finally {
-      fs.rmSync(sources, { recursive: true, force: true });
-    }
-  } else {
+  const sources = `${staging}-src`;
+  try {
+    // Patched: built in a staged copy of the module whose go.mod replaces the patched dependency.
+    const cwd =
+      patches.length > 0 && opts.patches !== undefined
+        ? await stagePatched(ctx, opts.moduleDir, opts.patches, patches, sources)
+        : opts.moduleDir;
     await runLongTool("go", ["build", "-o", staging, opts.pkg], {
-      cwd: opts.moduleDir,
-      what: `go build of ${opts.name}`,
+      cwd,
+      what: `go build of ${opts.name}${cwd === opts.moduleDir ? "" : ` (patched, in ${cwd})`}`,
       source: "the Go module proxy",
     });
+  } finally {
+    fs.rmSync(sources, { recursive: true, force: true });
   }
   fs.renameSync(staging, binary);
   ctx.say(`built ${opts.name} in ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -23,6 +23,7 @@ import { type UserState, eventData as userData } from "#functions/users/user.ts"
 import { COLLECTION as USERS, userProjection } from "#functions/users/user-read-model.ts";
 import { ensureFerretdb, ferretdbArgs } from "#infra/ferretdb/ferretdb.ts";
 import { serverContext } from "#infra/server.ts";
+import { mulberry32 } from "#scripts/bench/data.ts";
 import { loadConfig } from "#shared/platform/config.ts";
 import type { EventEnvelope } from "#shared/platform/events.ts";
 import type { VersionedCache } from "#shared/read-side/cache.ts";
@@ -49,18 +50,8 @@ const deps = (readModel: Db): ReaderDeps => ({
   queryTimeoutMs: 30_000,
 });
 
-// --- Seeded randomness (mulberry32), so a failure is reproducible.
+// --- Seeded randomness (the bench's generator), so a failure is reproducible.
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 const SEED = Number(process.env.PUSHDOWN_SEED ?? 20_240_601);
 const random = mulberry32(SEED);
 const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
