@@ -102,6 +102,9 @@ function projectEnv(home) {
     npm_config_nodedir: home,
     CKJS_LINKING: "dynamic",
     CQRS_CACHE_DIR: cacheDir,
+    // Node's on-disk code cache (keyed by each file's contents): a service starts on about 60% of
+    // the CPU once its modules were compiled before. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(root, ".local", "compile-cache"),
   };
 }
 

@@ -5,7 +5,7 @@
 //
 //   npm run bench                      the full run: 1k, 10k, 100k products (≈23 min; the 100k set is
 //                                      seeded once and kept, keyed by the generator's parameters)
-//   npm run bench -- --smoke           1k products, one round, short windows (≈1.5 min; npm test runs it)
+//   npm run bench -- --smoke           1k products, one round, short windows (≈55 s; npm test runs it)
 //   npm run bench -- --only search     only the scenarios whose id starts with it
 //   npm run bench -- --compare FILE    also print the change per figure against an earlier run's JSON
 //   npm run bench -- --profile ID      CPU profiles of each service under that scenario's load
@@ -23,7 +23,7 @@ import { runBench } from "./bench/run.ts";
 
 const HELP = `usage: npm run bench [-- options]
 
-  --smoke            1k products, one round, 1 s windows (about a minute and a half)
+  --smoke            1k products, one round, 1 s windows (about 55 s)
   --only PREFIX      only the scenarios whose id starts with PREFIX (e.g. search, read.cached)
   --compare FILE     print the change per figure against an earlier run's JSON report
   --profile ID       write CPU profiles of each service under scenario ID's load, print the top functions

@@ -20,6 +20,7 @@ interface CannonOptions {
   requests: CannonRequest[];
   overallRate?: number;
   maxOverallRequests?: number;
+  sampleInt?: number;
 }
 interface CannonResult {
   duration: number;
@@ -50,6 +51,12 @@ export interface LoadSpec {
 
 /** Longest a request may take before it counts as a timeout (the gateway's deadline is 5 s). */
 const REQUEST_TIMEOUT_S = 10;
+/**
+ * autocannon ends a run at its first sample tick after the duration: at its default of one tick a
+ * second, a 0.3 s warm-up took a whole second. Ticks every 100 ms end a window within 0.1 s of its
+ * length (the rate divides by the measured duration either way).
+ */
+const SAMPLE_INTERVAL_MS = 100;
 
 let running: { stop(): void } | undefined;
 
@@ -65,6 +72,7 @@ async function fire(spec: LoadSpec, seconds: number): Promise<CannonResult> {
     duration: seconds,
     timeout: REQUEST_TIMEOUT_S,
     requests: spec.requests(),
+    sampleInt: SAMPLE_INTERVAL_MS,
     ...(spec.rate ? { overallRate: spec.rate } : {}),
   });
   running = instance;

@@ -60,9 +60,16 @@ const CONNECTIONS = 32;
 /** Above this many products a data set is kept between runs (seeding it takes minutes). */
 const KEEP_ABOVE = 10_000;
 
-const SETTINGS: Record<BenchOptions["mode"], Settings & { sizes: number[] }> = {
+/**
+ * `startAhead`: every system a size needs starts side by side when the size begins (the smoke run,
+ * whose figures are not judged); otherwise each starts when its scenario does, so no idle system
+ * shares the cores with another's window.
+ */
+const SETTINGS: Record<BenchOptions["mode"], Settings & { sizes: number[]; startAhead: boolean; hotIds: number }> = {
   full: {
     sizes: [1_000, 10_000, 100_000],
+    startAhead: false,
+    hotIds: 1000,
     rounds: 3,
     warmupSeconds: 2,
     windowSeconds: 5,
@@ -73,6 +80,9 @@ const SETTINGS: Record<BenchOptions["mode"], Settings & { sizes: number[] }> = {
   },
   smoke: {
     sizes: [1_000],
+    startAhead: true,
+    // Fewer hot ids to fill (each a cache miss first): the smoke checks the instrument, not the speed.
+    hotIds: 200,
     rounds: 1,
     warmupSeconds: 0.3,
     windowSeconds: 1,
@@ -88,10 +98,13 @@ const label = (size: number) => (size >= 1000 ? `${size / 1000}k` : String(size)
 // --- what must be undone, whatever happens -------------------------------------------------------
 
 const undo: (() => Promise<void>)[] = [];
+/** Systems starting ahead of their scenarios, or stopping behind them: undone once settled. */
+const pending = new Set<Promise<unknown>>();
 let interrupted = false;
 
 async function undoAll(): Promise<void> {
   stopLoad();
+  await Promise.allSettled(pending);
   while (undo.length > 0) {
     const step = undo.pop();
     await step?.().catch((error: unknown) =>
@@ -243,7 +256,11 @@ const profileNames: Record<number, string> = {};
 
 async function system(name: string, options: SystemOptions): Promise<Running> {
   checkInterrupted();
+  const since = Date.now();
   const started = await startSystem(name, { ...options, nodeFlags: [...(options.nodeFlags ?? []), ...profileFlags] });
+  say(
+    `  system ${name}: ${started.services.map((s) => s.name).join(", ")} ready in ${((Date.now() - since) / 1000).toFixed(1)} s`,
+  );
   for (const service of started.services)
     if (service.child.pid) profileNames[service.child.pid] = `${name}/${service.name}`;
   let stopped = false;
@@ -255,6 +272,40 @@ async function system(name: string, options: SystemOptions): Promise<Running> {
   };
   undo.push(stop);
   return { system: started, stop };
+}
+
+/**
+ * A start that runs when first asked for, or at once when `now` (its failure is then reported where
+ * it is asked for, not as an unhandled rejection meanwhile).
+ */
+function startWhen<T>(now: boolean, start: () => Promise<T>): () => Promise<T> {
+  let started: Promise<T> | undefined;
+  const get = () => {
+    if (started === undefined) {
+      started = start();
+      track(started);
+    }
+    return started;
+  };
+  if (now) get();
+  return get;
+}
+
+/** Keeps `work` in `pending` until it settles (its failure is reported where it is awaited, if anywhere). */
+function track(work: Promise<unknown>): void {
+  const settled = work.then(
+    () => {},
+    () => {},
+  );
+  pending.add(settled);
+  void settled.then(() => pending.delete(settled));
+}
+
+/** Stops what a scenario used: at once, or (`behind`) while the next scenario runs. */
+async function retire(behind: boolean, ...stops: (() => Promise<void>)[]): Promise<void> {
+  const stopping = Promise.all(stops.map((stop) => stop()));
+  if (behind) track(stopping);
+  else await stopping;
 }
 
 async function baseline(
@@ -308,21 +359,50 @@ export async function runBench(options: BenchOptions): Promise<number> {
       const first = size === settings.sizes[0];
       const last = size === settings.sizes.at(-1);
       const searchIds = SEARCH_SHAPES.map((shape) => `search.${shapeId(shape)}.${sizeLabel}`);
+      const runsUncached = wanted(`read.uncached.${sizeLabel}`) && (first || last);
+      const runsWrites = first && (wanted("create") || wantedAny("telemetry"));
+      const runsReadsOff = runsWrites && wanted("telemetry.read");
       const needsData =
         searchIds.some(wanted) ||
         (first && (wantedAny("read") || wantedAny("telemetry"))) ||
-        wanted(`read.uncached.${sizeLabel}`) ||
+        runsUncached ||
         wanted(`catch-up.${sizeLabel}`) ||
         (last && wanted("lag"));
       if (!needsData) continue;
       const dataset = await prepareDataset(size, runTag);
       if (dataset.kept) undo.push(() => restoreKept(dataset, skuPrefix));
-      const main = await system(`bench_${sizeLabel}`, { telemetry: true, env: dataset.env, readerLog: last });
+      const ahead = settings.startAhead;
+      const mainSystem = startWhen(true, () =>
+        system(`bench_${sizeLabel}`, { telemetry: true, env: dataset.env, readerLog: last }),
+      );
+      // Every read a miss: a reader whose cache never keeps an entry (CACHE_TTL_SECONDS=0).
+      const uncachedSystem = startWhen(ahead && runsUncached, () =>
+        system(`bench_${sizeLabel}_uncached`, { telemetry: true, env: { ...dataset.env, CACHE_TTL_SECONDS: "0" } }),
+      );
+      // Creates go to fresh data sets of their own, so they grow no read data set.
+      const writeSystems = startWhen(ahead && runsWrites, async () => {
+        const [writesOn, writesOff, drizzleData] = await Promise.all(
+          ["w1", "w2", "w3"].map((suffix) => prepareDataset(0, `${runTag}${suffix}`).catch(() => undefined)),
+        );
+        if (!writesOn || !writesOff || !drizzleData) throw new Error("could not prepare the data sets for creates");
+        const [on, off] = await Promise.all([
+          system("bench_writes_on", { telemetry: true, env: writesOn.env }),
+          system("bench_writes_off", { telemetry: false, env: writesOff.env }),
+        ]);
+        return { on, off, drizzleData };
+      });
+      const hot = dataset.liveIds.slice(0, settings.hotIds).map((id) => `/api/v1/products/${id}`);
+      // Its cache filled as it starts: the first read of each hot id misses, every later one hits.
+      const readsOffSystem = startWhen(ahead && runsReadsOff, async () => {
+        const readsOff = await system(`bench_${sizeLabel}_off`, { telemetry: false, env: dataset.env });
+        await getEach(readsOff.system.urls.gateway, hot);
+        return readsOff;
+      });
+      const main = await mainSystem();
       samples.push(...(await memory(main.system, first ? "at rest" : "after seeding")));
       const api = main.system.urls.gateway;
 
       if (first && wanted("read.cached")) {
-        const hot = dataset.liveIds.slice(0, 1000).map((id) => `/api/v1/products/${id}`);
         // Fill the cache: the first read of each id misses, every later one hits.
         const [backend, bare] = await Promise.all([
           baseline("grpc-redis", main.system.env),
@@ -336,7 +416,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
             {
               id: "read.cached",
               scenario: "read, cached",
-              title: "GET /api/v1/products/{id}, cached (1,000 hot ids)",
+              title: `GET /api/v1/products/{id}, cached (${hot.length.toLocaleString("en")} hot ids)`,
               size,
             },
             [
@@ -360,15 +440,11 @@ export async function runBench(options: BenchOptions): Promise<number> {
             say,
           ),
         );
-        await Promise.all([front.stop(), backend.stop(), bare.stop()]);
+        await retire(ahead, front.stop, backend.stop, bare.stop);
       }
 
-      if (wanted(`read.uncached.${sizeLabel}`) && (first || last)) {
-        // Every read a miss: a reader whose cache never keeps an entry (CACHE_TTL_SECONDS=0).
-        const uncached = await system(`bench_${sizeLabel}_uncached`, {
-          telemetry: true,
-          env: { ...dataset.env, CACHE_TTL_SECONDS: "0" },
-        });
+      if (runsUncached) {
+        const uncached = await uncachedSystem();
         const ids = dataset.liveIds.map((id) => `/api/v1/products/${id}`);
         const findOne = await baseline("findone", uncached.system.env);
         record(
@@ -396,8 +472,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
             say,
           ),
         );
-        await findOne.stop();
-        await uncached.stop();
+        await retire(ahead, findOne.stop, uncached.stop);
       }
 
       if (searchIds.some(wanted)) {
@@ -462,17 +537,11 @@ export async function runBench(options: BenchOptions): Promise<number> {
             hopeless.set(shapeId(shape), sizeLabel);
           }
         }
-        await find.stop();
+        await retire(ahead, find.stop);
       }
 
-      if (first && (wanted("create") || wantedAny("telemetry"))) {
-        // Creates go to fresh data sets of their own, so they grow no read data set.
-        const [writesOn, writesOff, drizzleData] = await Promise.all(
-          ["w1", "w2", "w3"].map((suffix) => prepareDataset(0, `${runTag}${suffix}`).catch(() => undefined)),
-        );
-        if (!writesOn || !writesOff || !drizzleData) throw new Error("could not prepare the data sets for creates");
-        const on = await system("bench_writes_on", { telemetry: true, env: writesOn.env });
-        const off = await system("bench_writes_off", { telemetry: false, env: writesOff.env });
+      if (runsWrites) {
+        const { on, off, drizzleData } = await writeSystems();
         const drizzle = await baseline("drizzle", { ...on.system.env, ...drizzleData.env });
         if (wanted("create")) {
           const outcome = await compare(
@@ -524,10 +593,8 @@ export async function runBench(options: BenchOptions): Promise<number> {
             ),
           );
         }
-        if (wanted("telemetry.read")) {
-          const readsOff = await system(`bench_${sizeLabel}_off`, { telemetry: false, env: dataset.env });
-          const hot = dataset.liveIds.slice(0, 1000).map((id) => `/api/v1/products/${id}`);
-          await Promise.all([getEach(api, hot), getEach(readsOff.system.urls.gateway, hot)]);
+        if (runsReadsOff) {
+          const [readsOff] = await Promise.all([readsOffSystem(), getEach(api, hot)]);
           record(
             await compare(
               settings,
@@ -553,11 +620,9 @@ export async function runBench(options: BenchOptions): Promise<number> {
               say,
             ),
           );
-          await readsOff.stop();
+          await retire(ahead, readsOff.stop);
         }
-        await drizzle.stop();
-        await on.stop();
-        await off.stop();
+        await retire(ahead, drizzle.stop, on.stop, off.stop);
       }
 
       if (last && wanted("lag")) {
@@ -658,6 +723,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const written = writeReport(report, options.outDir);
   say(`report: ${written.html}`);
   say(`json:   ${written.json}`);
+  say(`the ${options.mode} run took ${((Date.now() - Date.parse(startedAt)) / 1000).toFixed(0)} s`);
   if (options.compare) {
     const earlier = JSON.parse(fs.readFileSync(options.compare, "utf8")) as BenchReport;
     console.log(compareReports(report, earlier));

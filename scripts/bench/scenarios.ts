@@ -412,7 +412,7 @@ export async function catchUp(
   };
   let made = 0;
   while (made < settings.catchUpEvents) {
-    const window = await measure({ ...spec }, 2);
+    const window = await measure({ ...spec }, Math.min(2, settings.windowSeconds));
     made += window.count;
   }
   await eventually(
