@@ -4,11 +4,15 @@
 # is, and each image carries that service's code and packages only:
 #   docker build --build-arg SERVICE=gateway -t cqrs-ts-gateway .    (compose.yaml does this per service)
 # Targets:
-#   runtime (the default, last stage)  node:24-bookworm-slim, the service's bundle files, its externals, non-root
+#   runtime (the default, last stage)  node:${NODE_VERSION}-bookworm-slim, the service's bundle files, its externals, non-root
 #   e2e                                 the sources with dev dependencies, runs tests/e2e against E2E_GATEWAY_URL
 
+# The one Node version the project runs on: infra/node-version.mjs and package.json's engines name it
+# too (a test fails when they disagree). Pinned, not a floating tag.
+ARG NODE_VERSION=24.22.3
+
 # ---------------------------------------------------------------------------------------------------
-FROM node:24-bookworm AS build
+FROM node:${NODE_VERSION}-bookworm AS build
 
 # @confluentinc/kafka-javascript builds librdkafka from source during `npm ci`. Linked dynamically
 # against Debian's libraries (CKJS_LINKING=dynamic) because its bundled build would download zlib and
@@ -68,7 +72,7 @@ USER node
 CMD ["node", "--test", "--test-concurrency=1", "tests/e2e/**/*.spec.ts"]
 
 # ---------------------------------------------------------------------------------------------------
-FROM node:24-bookworm-slim AS runtime
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 # Every layer of this stage differs per service, so the argument comes first.
 ARG SERVICE
 

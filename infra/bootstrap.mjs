@@ -9,14 +9,14 @@
 //
 // Usage: node infra/bootstrap.mjs <entry.ts> [args...]
 import { spawn, spawnSync } from "node:child_process";
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureDependencies } from "./dependencies.mjs";
 import { acquireLock } from "./lock.mjs";
+import { NODE_VERSION } from "./node-version.mjs";
 
-export const NODE_VERSION = "24.21.0";
 /** Debian packages: the libraries librdkafka links against (CKJS_LINKING=dynamic) and Redis. */
 export const DEB_PACKAGES = [
   "libssl-dev",
@@ -108,39 +108,32 @@ function projectEnv(home) {
   };
 }
 
-function ensureDependencies(env) {
-  const lockFile = path.join(root, "package-lock.json");
-  const stampFile = path.join(root, "node_modules", ".cqrs-install-stamp");
-  const hash = crypto.createHash("sha256");
-  hash.update(NODE_VERSION);
-  hash.update(fs.readFileSync(path.join(root, "package.json")));
-  if (fs.existsSync(lockFile)) hash.update(fs.readFileSync(lockFile));
-  const stamp = hash.digest("hex");
-  if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, "utf8") === stamp) return;
-  const command = fs.existsSync(lockFile) ? "ci" : "install";
-  say(`installing npm dependencies (npm ${command}); the Kafka client's native build takes about 2 minutes`);
-  const started = Date.now();
-  run("npm", [command, "--no-audit", "--no-fund", "--loglevel=error"], { cwd: root, env });
-  fs.writeFileSync(stampFile, stamp);
-  say(`dependencies installed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-}
-
 async function main() {
   const [entry, ...args] = process.argv.slice(2);
   if (!entry) throw new SetupError("usage: node infra/bootstrap.mjs <entry.ts> [args...]");
   const release = await acquireLock(path.join(root, ".local", "bootstrap.lock"), { what: "install lock", onWait: say });
   let env;
+  // Each step's seconds, handed to the entry point (npm start prints them in its breakdown).
+  const steps = [];
+  const timed = (step, work) => {
+    const started = Date.now();
+    const result = work();
+    steps.push({ step, seconds: (Date.now() - started) / 1000 });
+    return result;
+  };
   try {
-    ensureDebPackages();
-    const home = ensureNode();
+    timed("Debian packages", ensureDebPackages);
+    const home = timed(`Node ${NODE_VERSION}`, ensureNode);
     env = projectEnv(home);
-    ensureDependencies(env);
+    timed("npm dependencies", () =>
+      ensureDependencies({ root, cacheDir, nodeBin: path.join(home, "bin", "node"), env, run, say }),
+    );
   } finally {
     release();
   }
   const child = spawn(path.join(nodeHome(), "bin", "node"), [path.resolve(root, entry), ...args], {
     stdio: "inherit",
-    env,
+    env: { ...env, CQRS_BOOTSTRAP_STEPS: JSON.stringify(steps) },
   });
   // Ctrl-C reaches the child through the terminal's process group; a SIGTERM sent to us alone is passed on.
   process.on("SIGINT", () => {});

@@ -37,6 +37,8 @@ export const isService = (name: string): name is Service => SERVICES.some((servi
 const TELEMETRY = [
   "@opentelemetry/api",
   "@opentelemetry/exporter-prometheus",
+  "@opentelemetry/exporter-metrics-otlp-http",
+  "@opentelemetry/exporter-metrics-otlp-proto",
   "@opentelemetry/exporter-trace-otlp-http",
   "@opentelemetry/exporter-trace-otlp-proto",
   "@opentelemetry/instrumentation",

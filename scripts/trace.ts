@@ -114,26 +114,6 @@ export function buildTree(trace: JaegerTrace): SpanNode[] {
   return roots;
 }
 
-const GRPC_CODES = [
-  "OK",
-  "CANCELLED",
-  "UNKNOWN",
-  "INVALID_ARGUMENT",
-  "DEADLINE_EXCEEDED",
-  "NOT_FOUND",
-  "ALREADY_EXISTS",
-  "PERMISSION_DENIED",
-  "RESOURCE_EXHAUSTED",
-  "FAILED_PRECONDITION",
-  "ABORTED",
-  "OUT_OF_RANGE",
-  "UNIMPLEMENTED",
-  "INTERNAL",
-  "UNAVAILABLE",
-  "DATA_LOSS",
-  "UNAUTHENTICATED",
-];
-
 /** Collapses whitespace and cuts to `max` characters with an ellipsis. */
 export function shorten(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
@@ -163,7 +143,7 @@ export function keyAttributes(span: JaegerSpan, queryMax = 80): string[] {
   add("http.route");
   add("http.response.status_code");
   add("rpc.method");
-  add("rpc.grpc.status_code", (code) => `${code} ${GRPC_CODES[Number(code)] ?? ""}`.trim());
+  add("rpc.status_code");
   add("db.system.name");
   add("messaging.destination.name");
   add("cache.hit");

@@ -68,13 +68,13 @@ const response = {
         ]),
         span("wsrv", "grpc.writer.v1.WriterService/CreateProduct", "p2", "gcli", 2_000, 12_000, [
           tag("span.kind", "server"),
-          tag("rpc.method", "CreateProduct"),
-          tag("rpc.grpc.status_code", 0),
+          tag("rpc.method", "writer.v1.WriterService/CreateProduct"),
+          tag("rpc.status_code", "OK"),
         ]),
         span("gcli", "grpc.writer.v1.WriterService/CreateProduct", "p1", "root", 1_000, 15_000, [
           tag("span.kind", "client"),
-          tag("rpc.method", "CreateProduct"),
-          tag("rpc.grpc.status_code", 5),
+          tag("rpc.method", "writer.v1.WriterService/CreateProduct"),
+          tag("rpc.status_code", "NOT_FOUND"),
         ]),
         span("ins", "insert products", "p2", "wsrv", 4_000, 750, [
           tag("span.kind", "client"),
@@ -201,7 +201,7 @@ describe("formatTrace", () => {
   });
 
   test("names the gRPC status, shows errors, cache hits and orphans", () => {
-    assert.match(lineOf("grpc.writer.v1.WriterService/CreateProduct").attributes, /rpc\.grpc\.status_code=5 NOT_FOUND/);
+    assert.match(lineOf("grpc.writer.v1.WriterService/CreateProduct").attributes, /rpc\.status_code=NOT_FOUND/);
     const process = lineOf("process product-events");
     assert.match(process.line, /reader {12}└─ process product-events {2}consumer {2}ERROR boom$/);
     const lost = lineOf("redis-EVAL");

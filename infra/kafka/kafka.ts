@@ -10,11 +10,11 @@ import { buildCacheDir } from "../build-cache.ts";
 import { portInUse, runLongTool, runTool, startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
 
-const VERSION = "4.1.1";
+export const KAFKA_VERSION = "4.1.1";
 const here = import.meta.dirname;
 
 const libsDir = (ctx: ServerContext) =>
-  path.join(buildCacheDir(ctx.config.cacheDir, "kafka", VERSION, [path.join(here, "pom.xml")]), "libs");
+  path.join(buildCacheDir(ctx.config.cacheDir, "kafka", KAFKA_VERSION, [path.join(here, "pom.xml")]), "libs");
 
 function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\$\{(\w+)\}/g, (_, name: string) => values[name] ?? "");
@@ -22,7 +22,7 @@ function fill(template: string, values: Record<string, string>): string {
 
 export const kafkaServer: Server = {
   name: "kafka",
-  version: () => VERSION,
+  version: () => KAFKA_VERSION,
   dependsOn: [],
   stopGraceMs: 30_000,
   ports: (config) => [
@@ -37,7 +37,7 @@ export const kafkaServer: Server = {
     const libs = libsDir(ctx);
     if (!fs.existsSync(libs)) {
       ensureCommand("mvn", "maven", ctx.say);
-      ctx.say(`collecting Kafka ${VERSION} jars from Maven Central into ${libs} (about 30 s)`);
+      ctx.say(`collecting Kafka ${KAFKA_VERSION} jars from Maven Central into ${libs} (about 30 s)`);
       const staging = `${libs}.partial-${process.pid}`;
       fs.rmSync(staging, { recursive: true, force: true });
       await runLongTool(

@@ -76,7 +76,11 @@ function observe(log: Log): MiddlewareHandler {
       span.updateName(`${c.req.method} ${route}`);
       span.setAttribute("http.route", route);
       span.setAttribute("http.response.status_code", status);
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      if (status >= 500) {
+        // The HTTP conventions: a server error's class is its status code.
+        span.setAttribute("error.type", String(status));
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
       c.res.headers.set("X-Trace-Id", span.spanContext().traceId);
     }
     const seconds = (performance.now() - started) / 1000;

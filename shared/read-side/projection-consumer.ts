@@ -103,6 +103,7 @@ export async function startProjections(opts: {
     const spans = messages.map((message) =>
       startProcessSpan({
         topic,
+        group: opts.groupId,
         partition,
         offset: message.offset,
         key: message.key?.toString(),

@@ -30,16 +30,45 @@ const getter: TextMapGetter<grpc.Metadata> = {
   keys: (metadata) => Object.keys(metadata.getMap()),
 };
 
-/** rpc.* attributes of a method path such as /writer.v1.WriterService/CreateProduct. */
+/** gRPC's status codes by number, as the RPC conventions want them in rpc.status_code. */
+const STATUS_NAMES = [
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
+] as const;
+
+/** A status code's name (OK, NOT_FOUND...), or its number for one gRPC does not define. */
+export const statusName = (code: grpc.status): string => STATUS_NAMES[code] ?? String(code);
+
+/**
+ * rpc.* attributes of a method path such as /writer.v1.WriterService/CreateProduct: the system and
+ * the fully-qualified method (rpc.service is deprecated: the service is part of rpc.method).
+ */
 export function rpcAttributes(path: string) {
-  const [, service = "", method = ""] = path.split("/");
-  return { "rpc.system": "grpc", "rpc.service": service, "rpc.method": method };
+  return { "rpc.system.name": "grpc", "rpc.method": path.slice(1) };
 }
 
-/** Ends an RPC span with its status code; any code but OK is an error on the client side. */
+/** Ends an RPC span with its status code; a failure also gets error.type (the code's name). */
 function endRpcSpan(span: Span, code: grpc.status, errorIsFailure: boolean, message?: string): void {
-  span.setAttribute("rpc.grpc.status_code", code);
-  if (errorIsFailure) span.setStatus({ code: SpanStatusCode.ERROR, ...(message ? { message } : {}) });
+  span.setAttribute("rpc.status_code", statusName(code));
+  if (errorIsFailure) {
+    span.setAttribute("error.type", statusName(code));
+    span.setStatus({ code: SpanStatusCode.ERROR, ...(message ? { message } : {}) });
+  }
   span.end();
 }
 

@@ -8,7 +8,7 @@ import { describeError, isDependencyDown } from "../platform/dependency-errors.t
 import { DomainError, unavailable } from "../platform/errors.ts";
 import type { Log } from "../platform/log.ts";
 import { appMetrics } from "../platform/telemetry/metrics.ts";
-import { rpcAttributes, startClientSpan, startServerSpan } from "./grpc-spans.ts";
+import { rpcAttributes, startClientSpan, startServerSpan, statusName } from "./grpc-spans.ts";
 import { fromServiceError, toServiceError } from "./grpc-status.ts";
 import { parseInput } from "./validation.ts";
 
@@ -24,7 +24,7 @@ export interface UnaryMethod<Req, Res> {
 /** rpc.* attributes of a call's metrics. */
 const rpcMetricAttributes = (path: string, code: grpc.status) => ({
   ...rpcAttributes(path),
-  "rpc.grpc.status_code": code,
+  "rpc.status_code": statusName(code),
 });
 
 /** What a failed handler answers: its domain error, `unavailable` when a dependency is down, else none. */

@@ -2,17 +2,27 @@
 // has no instrumentation maintained by the OpenTelemetry project (and the community ones patch a
 // different driver), so this wraps the client drizzle uses: one span per statement, nested under
 // one span per transaction. Parameters are never recorded, only the parametrised text.
-import { type Attributes, context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { type Attributes, context, SpanKind, trace } from "@opentelemetry/api";
 import type postgres from "postgres";
+import { markFailed } from "../platform/telemetry/span-errors.ts";
 
 const tracer = trace.getTracer("cqrs-ts/postgres");
 
 type Sql = postgres.Sql | postgres.TransactionSql;
 
-function operation(query: string): string {
+/**
+ * What a statement does, as the database conventions name it: the operation (its first keyword),
+ * the table it works on, and the low-cardinality summary that is also the span's name
+ * (`insert products`, `select outbox`).
+ */
+export function statementAttributes(query: string): Attributes {
   const verb = /^\s*(\w+)/.exec(query)?.[1]?.toLowerCase() ?? "query";
   const table = /\b(?:from|into|update|join)\s+"?(\w+)"?/i.exec(query)?.[1];
-  return table ? `${verb} ${table}` : verb;
+  return {
+    "db.operation.name": verb,
+    ...(table ? { "db.collection.name": table } : {}),
+    "db.query.summary": table ? `${verb} ${table}` : verb,
+  };
 }
 
 function traceQuery<Q extends PromiseLike<unknown>>(pending: Q, query: string, attributes: Attributes): Q {
@@ -22,9 +32,10 @@ function traceQuery<Q extends PromiseLike<unknown>>(pending: Q, query: string, a
       if (property === "then") {
         // The driver sends the query when it is awaited: that is when the span starts.
         return (onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) => {
+          const statement = statementAttributes(query);
           const span = tracer.startSpan(
-            operation(query),
-            { kind: SpanKind.CLIENT, attributes: { ...attributes, "db.query.text": query } },
+            String(statement["db.query.summary"]),
+            { kind: SpanKind.CLIENT, attributes: { ...attributes, ...statement, "db.query.text": query } },
             context.active(),
           );
           return target.then(
@@ -33,11 +44,7 @@ function traceQuery<Q extends PromiseLike<unknown>>(pending: Q, query: string, a
               return onFulfilled ? onFulfilled(result) : result;
             },
             (error: unknown) => {
-              span.recordException(error instanceof Error ? error : String(error));
-              span.setStatus({
-                code: SpanStatusCode.ERROR,
-                message: error instanceof Error ? error.message : String(error),
-              });
+              markFailed(span, error);
               span.end();
               if (onRejected) return onRejected(error);
               throw error;
@@ -63,7 +70,7 @@ function inTransactionSpan<T>(name: string, attributes: Attributes, run: () => P
     try {
       return await run();
     } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      markFailed(span, error);
       throw error;
     } finally {
       span.end();

@@ -88,7 +88,7 @@ test("each bundle starts on the local stack, serves a create and a read, and sto
     const text = await eventually(`${service} bundle's /metrics`, async () => {
       const response = await fetch(`${urls[service]}/metrics`).catch(() => undefined);
       const body = response?.ok ? await response.text() : "";
-      return /^process_memory_usage\{/m.test(body) ? body : undefined;
+      return /^process_memory_usage_bytes\{/m.test(body) ? body : undefined;
     });
     assert.match(
       text,

@@ -11,16 +11,18 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as v from "valibot";
+import { KAFKA_VERSION } from "#infra/kafka/kafka.ts";
 import { SERVICE_ENV } from "#shared/platform/config.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const composeFile = path.join(root, "compose.yaml");
 
 const INFRASTRUCTURE = {
-  postgres: "postgres:15",
-  mongodb: "mongo:7",
-  redis: "redis:7",
-  kafka: "confluentinc/cp-kafka:7.9.0",
+  postgres: "postgres:15.14",
+  mongodb: "mongo:7.0.16",
+  redis: "redis:7.4.2",
+  // The local stack's own Kafka version, so compose and `npm start` run the same broker.
+  kafka: `apache/kafka:${KAFKA_VERSION}`,
   jaeger: "jaegertracing/jaeger:2.12.0",
   loki: "grafana/loki:3.7.3",
   prometheus: "prom/prometheus:v3.13.5",
@@ -144,7 +146,10 @@ describe("compose.yaml", () => {
       const svc = service(p, name);
       assert.equal(svc.image, image, `${name} image`);
       assert.equal(svc.build, undefined, `${name} is an image, not a build`);
+      assert.match(image, /:v?\d+\.\d+\.\d+$/, `${name} is pinned to a version, not a floating tag`);
     }
+    const [localMajor] = KAFKA_VERSION.split(".");
+    assert.equal(localMajor, "4", "the local stack runs Kafka 4.x");
   });
 
   test("our services build the Dockerfile's runtime stage with SERVICE set to their name", () => {

@@ -85,6 +85,8 @@ const DOTTED_NAME = new RegExp(`(?<![\\w./-])(?:${prefixPattern(".")})\\.[a-z0-9
 const PROMETHEUS_NAME = new RegExp(`(?<![\\w./-])(?:${prefixPattern("_")})_[a-z0-9_]+(?![\\w.*])`, "g");
 /** What Prometheus appends to a metric's name: a counter's _total, a histogram's series. */
 const PROMETHEUS_SUFFIXES = ["_total", "_bucket", "_count", "_sum"];
+/** The unit suffixes /metrics adds before those (shared/platform/telemetry/prometheus-names.ts). */
+const UNIT_SUFFIXES = ["_seconds", "_milliseconds", "_bytes", "_ratio"];
 
 // --- The repository ----------------------------------------------------------------------------------
 
@@ -338,10 +340,9 @@ function telemetryLookup(repository: Repository): (name: string) => boolean {
   for (const name of [...repository.metrics, ...repository.attributes]) exposed.add(name.replaceAll(".", "_"));
   return (name) => {
     if (name.includes(".")) return repository.metrics.has(name) || repository.attributes.has(name);
-    const bare = PROMETHEUS_SUFFIXES.filter((suffix) => name.endsWith(suffix)).map((suffix) =>
-      name.slice(0, -suffix.length),
-    );
-    return [name, ...bare].some((candidate) => exposed.has(candidate));
+    const strip = (from: string[], suffixes: string[]) =>
+      from.flatMap((n) => [n, ...suffixes.filter((s) => n.endsWith(s)).map((s) => n.slice(0, -s.length))]);
+    return strip(strip([name], PROMETHEUS_SUFFIXES), UNIT_SUFFIXES).some((candidate) => exposed.has(candidate));
   };
 }
 

@@ -76,7 +76,7 @@ describe("the checker", () => {
       "`shared/write-side/outbox.ts`, `shared/write-side/`, `go.mod`, `.ci/run`, `npm test -- products`,",
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, as a document writes it
       "`npm run infra -- up`, `POSTGRES_URL`, `DEBUG=1`, `${XDG_CACHE_HOME:-~/.cache}`, `OTEL_TRACES_SAMPLER`,",
-      "`cqrs.outbox.backlog`, `cqrs_outbox_backlog`, `http_server_request_duration_bucket`,",
+      "`cqrs.outbox.backlog`, `cqrs_outbox_backlog`, `http_server_request_duration_seconds_bucket`,",
       "`cqrs.projection.outcome` (label `cqrs_projection_outcome`), [up](#made-up), [file](../.ci/run),",
       "`otel/grafana/dashboards/cqrs.json` and `cqrs.json`, which are files, not metrics.",
       "A code span may run over",

@@ -19,6 +19,7 @@ import type { ServiceName } from "#services/launch.ts";
 import { type Config, loadConfig } from "#shared/platform/config.ts";
 import { topicFor } from "#shared/platform/events.ts";
 import { processEnv, type ServiceProcess, spawnService, waitReady } from "../support/processes.ts";
+import { semanticConventions } from "../support/semconv.ts";
 import { cleanUp, eventually, runId } from "../support/system.ts";
 
 const queryUrl = loadConfig().jaeger.queryUrl;
@@ -147,6 +148,8 @@ async function traceWhen(traceId: string, what: string, complete: (trace: Jaeger
 describe("traces across gateway, writer and reader", () => {
   let createTraceId = "";
   let productId = "";
+  /** The complete traces of the create and of the two reads, for the attribute test. */
+  const seen: JaegerTrace[] = [];
 
   test("one create is one trace: HTTP -> gRPC -> PostgreSQL -> outbox relay -> Kafka -> projection", async () => {
     const response = await fetch(`${base}/api/v1/products`, {
@@ -178,6 +181,7 @@ describe("traces across gateway, writer and reader", () => {
       );
     };
     const trace = await traceWhen(createTraceId, "the create's trace down to the reader's projection", projected);
+    seen.push(trace);
 
     assert.deepEqual(
       new Set(Object.values(trace.processes).map((p) => p.serviceName)),
@@ -205,13 +209,13 @@ describe("traces across gateway, writer and reader", () => {
     const client = expectSpan(trace, "gateway gRPC client span", {
       service: "gateway",
       kind: "client",
-      tags: { "rpc.method": "CreateProduct" },
+      tags: { "rpc.method": "writer.v1.WriterService/CreateProduct", "rpc.system.name": "grpc" },
       parent: http,
     });
     const server = expectSpan(trace, "writer gRPC server span", {
       service: "writer",
       kind: "server",
-      tags: { "rpc.method": "CreateProduct", "rpc.grpc.status_code": 0 },
+      tags: { "rpc.method": "writer.v1.WriterService/CreateProduct", "rpc.status_code": "OK" },
       parent: client,
     });
 
@@ -271,7 +275,7 @@ describe("traces across gateway, writer and reader", () => {
     assert.notEqual(first, second, "each request is its own trace");
 
     const readerSpan = (t: JaegerTrace) =>
-      findSpan(t, { service: "reader", kind: "server", tags: { "rpc.method": "GetProduct" } });
+      findSpan(t, { service: "reader", kind: "server", tags: { "rpc.method": "reader.v1.ReaderService/GetProduct" } });
     // The reader's and the gateway's spans arrive in separate exports; the server spans end last.
     const withReader = (t: JaegerTrace) => {
       const span = readerSpan(t);
@@ -283,6 +287,7 @@ describe("traces across gateway, writer and reader", () => {
     };
 
     const miss = await traceWhen(first, "the first read's trace with the reader's span", withReader);
+    seen.push(miss);
     const missSpan = readerSpan(miss);
     assert.ok(missSpan);
     assert.equal(tagValue(missSpan, "cache.hit"), false, `first read: cache.hit\n${describeTrace(miss)}`);
@@ -295,6 +300,7 @@ describe("traces across gateway, writer and reader", () => {
     );
 
     const hit = await traceWhen(second, "the second read's trace with the reader's span", withReader);
+    seen.push(hit);
     const hitSpan = readerSpan(hit);
     assert.ok(hitSpan);
     assert.equal(tagValue(hitSpan, "cache.hit"), true, `second read: cache.hit\n${describeTrace(hit)}`);
@@ -303,6 +309,32 @@ describe("traces across gateway, writer and reader", () => {
       !hit.spans.some((s) => tagValue(s, "db.system.name") === "mongodb"),
       `a hit does not read MongoDB:\n${describeTrace(hit)}`,
     );
+  });
+
+  test("every attribute on the spans of a create and a read is current: none deprecated, our own under cqrs.", () => {
+    assert.equal(seen.length, 3, "the create's and both reads' traces were read");
+    const conventions = semanticConventions();
+    // What Jaeger adds to every span it stores, and the two keys the dashboard queries outside cqrs.
+    const notAttributes = new Set(["span.kind", "error", "internal.span.format", "otel.status_code"]);
+    const notAttributePrefixes = ["otel.scope.", "otel.status_"];
+    const documentedExceptions = new Set(["cache.hit", "cache.kind"]);
+    const keys = new Map<string, string>();
+    for (const trace of seen) {
+      for (const span of trace.spans) {
+        for (const { key } of span.tags) {
+          if (notAttributes.has(key) || notAttributePrefixes.some((p) => key.startsWith(p))) continue;
+          keys.set(key, `${serviceOf(trace, span)} ${span.operationName}`);
+        }
+      }
+    }
+    assert.ok(keys.size >= 20, `the spans carry attributes: ${[...keys.keys()].join(", ")}`);
+    const problems = [...keys].flatMap(([key, where]) => {
+      const replacement = conventions.deprecated.get(key);
+      if (replacement !== undefined) return [`${key} (on ${where}) is deprecated: ${replacement}`];
+      if (conventions.keys.has(key) || key.startsWith("cqrs.") || documentedExceptions.has(key)) return [];
+      return [`${key} (on ${where}) is neither a semantic-convention key nor under cqrs.`];
+    });
+    assert.deepEqual(problems, [], `checked against @opentelemetry/semantic-conventions ${conventions.version}`);
   });
 
   test("an answer the body limit gives (413) carries its trace id too", async () => {

@@ -1,12 +1,14 @@
-// Producer and consumer spans for Kafka, following the messaging semantic conventions. The
+// Producer and consumer spans for Kafka, following the messaging semantic conventions of the pinned
+// @opentelemetry/semantic-conventions (no deprecated key: docs/architecture.md, "Naming conventions"). The
 // Confluent client has no instrumentation maintained by the OpenTelemetry project. The trace context
 // crosses Kafka in the W3C `traceparent`/`tracestate` message headers: a publish span is a child of
 // the context the outbox row carried (the command's), a process span a child of the publish span.
-import { type Context, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { type Context, context, propagation, type Span, SpanKind, trace } from "@opentelemetry/api";
+import { markFailed } from "./span-errors.ts";
 
 const tracer = trace.getTracer("cqrs-ts/kafka");
 
-const base = (topic: string) => ({ "messaging.system": "kafka", "messaging.destination.name": topic });
+const base = (topic: string) => ({ "messaging.system.name": "kafka", "messaging.destination.name": topic });
 
 /** Starts the publish span of one message under the context stored in `headers`; injects its own. */
 export function startPublishSpan(topic: string, key: string, headers: Record<string, string>): Span {
@@ -15,7 +17,12 @@ export function startPublishSpan(topic: string, key: string, headers: Record<str
     `send ${topic}`,
     {
       kind: SpanKind.PRODUCER,
-      attributes: { ...base(topic), "messaging.operation.type": "send", "messaging.kafka.message.key": key },
+      attributes: {
+        ...base(topic),
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "send",
+        "kafka.message.key": key,
+      },
     },
     parent,
   );
@@ -24,16 +31,14 @@ export function startPublishSpan(topic: string, key: string, headers: Record<str
 }
 
 export function endSpan(span: Span, error?: unknown): void {
-  if (error !== undefined) {
-    span.recordException(error instanceof Error ? error : String(error));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-  }
+  if (error !== undefined) markFailed(span, error);
   span.end();
 }
 
 /** A process span that continues the trace in the message's headers, and the context to work in. */
 export function startProcessSpan(message: {
   topic: string;
+  group: string;
   partition: number;
   offset: string;
   key?: string;
@@ -47,9 +52,11 @@ export function startProcessSpan(message: {
       attributes: {
         ...base(message.topic),
         "messaging.operation.type": "process",
+        "messaging.operation.name": "process",
+        "messaging.consumer.group.name": message.group,
         "messaging.destination.partition.id": String(message.partition),
-        "messaging.kafka.offset": Number(message.offset),
-        ...(message.key ? { "messaging.kafka.message.key": message.key } : {}),
+        "kafka.offset": Number(message.offset),
+        ...(message.key ? { "kafka.message.key": message.key } : {}),
       },
     },
     parent,

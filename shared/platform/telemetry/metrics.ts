@@ -1,9 +1,12 @@
 // The application's metrics, named after the OpenTelemetry semantic conventions where one exists
 // (http.server.request.duration, rpc.server.call.duration, messaging.*), cqrs.* otherwise. Without a
-// started SDK these are no-ops. Each service exposes them on /metrics (metricsRoutes).
+// started SDK these are no-ops. Each service exposes them on /metrics (metricsRoutes) under their
+// Prometheus names: unit suffixes and `_total` (prometheus-names.ts), e.g.
+// http_server_request_duration_seconds, cqrs_projection_events_total.
 import { metrics } from "@opentelemetry/api";
 import { PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { Hono } from "hono";
+import { withPrometheusNames } from "./prometheus-names.ts";
 import { telemetry } from "./setup.ts";
 
 const meter = () => metrics.getMeter("cqrs-ts");
@@ -41,8 +44,9 @@ export function metricsRoutes(): Hono {
   return new Hono().get("/metrics", async (c) => {
     const running = telemetry();
     if (!running) return c.text("# telemetry is off (OTEL_SDK_DISABLED=true or no preload)\n");
+    if (!running.prometheus) return c.text("# metrics go elsewhere: OTEL_METRICS_EXPORTER has no prometheus\n");
     const { resourceMetrics } = await running.prometheus.collect();
     c.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
-    return c.body(serializer.serialize(resourceMetrics));
+    return c.body(serializer.serialize(withPrometheusNames(resourceMetrics)));
   });
 }

@@ -4,26 +4,36 @@
 // made where requests and calls are handled. Started by
 // the service's preload (preload-<service>.ts) before any application module, because
 // instrumentations patch modules as they are loaded. OTEL_SDK_DISABLED=true switches all of it off;
-// the standard OTEL_* variables (sampler, endpoint, service name, resource attributes) are honoured.
+// the standard OTEL_* variables (sampler, endpoint, service name, resource attributes, exporters and
+// protocols: exporters.ts) are honoured, and an unsupported value stops the service with one line.
 //
 // Nothing here names a database client or its instrumentation: this module is loaded by every
 // service, and the gateway and the writer must not load the reader's instrumentations.
 import { metrics } from "@opentelemetry/api";
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
+import { OTLPMetricExporter as OTLPProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { type Instrumentation, registerInstrumentations } from "@opentelemetry/instrumentation";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
-import { MeterProvider } from "@opentelemetry/sdk-metrics";
-import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import {
+  ConsoleMetricExporter,
+  MeterProvider,
+  type MetricReader,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
+import { BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import { register } from "import-in-the-middle/register-hooks.mjs";
-import { loadConfig } from "../config.ts";
+import { ConfigError, loadConfig } from "../config.ts";
+import { chooseExporters } from "./exporters.ts";
 import { startRuntimeMetrics } from "./runtime-metrics.ts";
 
 export interface Telemetry {
-  prometheus: PrometheusExporter;
+  /** The reader behind the service's /metrics; none when OTEL_METRICS_EXPORTER leaves prometheus out. */
+  prometheus: PrometheusExporter | undefined;
   shutdown(): Promise<void>;
 }
 
@@ -52,7 +62,14 @@ export function preloadTelemetry(
   // a service with no instrumentation to patch needs none either.
   if (process.env.OTEL_SDK_DISABLED === "true") return undefined;
   if (extra.hooked.length > 0) register({ include: [...extra.hooked] });
-  return startTelemetry(process.env.OTEL_SERVICE_NAME ?? service, extra.create);
+  try {
+    return startTelemetry(process.env.OTEL_SERVICE_NAME ?? service, extra.create);
+  } catch (error) {
+    // Configuration errors fail fast, as one line, like the service's own (run-service.ts).
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`${service}: ${error.message}`);
+    process.exit(2);
+  }
 }
 
 export function startTelemetry(
@@ -61,6 +78,7 @@ export function startTelemetry(
 ): Telemetry | undefined {
   if (process.env.OTEL_SDK_DISABLED === "true" || current) return current;
   const config = loadConfig();
+  const choice = chooseExporters(process.env);
   // OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (envDetector) over the SDK's defaults; the
   // service's own name unless one of them gives another.
   const fromEnv = detectResources({ detectors: [envDetector] });
@@ -69,20 +87,39 @@ export function startTelemetry(
     .merge(fromEnv)
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: name }));
 
-  // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT itself; without one, the local stack's Jaeger.
-  const endpointSet = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const exporterConfig = endpointSet ? {} : { url: `${config.otlpEndpoint}/v1/traces` };
-  // The standard protocol variable picks the encoding; protobuf (the OTLP default) costs the
-  // service and the receiver less CPU per span than JSON.
-  const protocol =
-    process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? process.env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf";
-  const exporter =
-    protocol === "http/json" ? new OTLPTraceExporter(exporterConfig) : new OTLPProtoTraceExporter(exporterConfig);
-  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter)] });
+  // The exporters read OTEL_EXPORTER_OTLP_(<SIGNAL>_)ENDPOINT themselves; without one, the local
+  // stack's Jaeger (which takes traces only). Protobuf, the OTLP default, costs the service and the
+  // receiver less CPU per span than JSON.
+  const otlpUrl = (signalEndpoint: string, path: string) =>
+    (process.env[signalEndpoint] ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT)
+      ? {}
+      : { url: `${config.otlpEndpoint}${path}` };
+  const spanExporter = (name: "otlp" | "console"): SpanExporter => {
+    if (name === "console") return new ConsoleSpanExporter();
+    const options = otlpUrl("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/v1/traces");
+    return choice.tracesProtocol === "http/json" ? new OTLPTraceExporter(options) : new OTLPProtoTraceExporter(options);
+  };
+  const tracerProvider = new NodeTracerProvider({
+    resource,
+    spanProcessors: choice.traces.map((name) => new BatchSpanProcessor(spanExporter(name))),
+  });
   tracerProvider.register();
 
-  const prometheus = new PrometheusExporter({ preventServerStart: true });
-  const meterProvider = new MeterProvider({ resource, readers: [prometheus] });
+  const prometheus = choice.metrics.includes("prometheus")
+    ? new PrometheusExporter({ preventServerStart: true })
+    : undefined;
+  const periodic = (name: "otlp" | "console"): MetricReader => {
+    const options = otlpUrl("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "/v1/metrics");
+    const exporter =
+      name === "console"
+        ? new ConsoleMetricExporter()
+        : choice.metricsProtocol === "http/json"
+          ? new OTLPMetricExporter(options)
+          : new OTLPProtoMetricExporter(options);
+    return new PeriodicExportingMetricReader({ exporter });
+  };
+  const readers = choice.metrics.map((name) => (name === "prometheus" ? prometheus : periodic(name)));
+  const meterProvider = new MeterProvider({ resource, readers: readers.filter((r) => r !== undefined) });
   metrics.setGlobalMeterProvider(meterProvider);
 
   // HTTP server spans are the gateway's own (services/gateway/gateway.ts), gRPC spans the

@@ -1,0 +1,110 @@
+// What the bootstrap installs: one pinned Node everywhere it is named, install scripts only for
+// the packages that must run them, and the Kafka client's addon cached under a key that changes
+// with everything the built files depend on.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { allowedScripts } from "#infra/dependencies.mjs";
+import { ADDON_FILES, addonKey, isIntermediate, KAFKA_PACKAGE } from "#infra/kafka-addon.mjs";
+import { NODE_VERSION } from "#infra/node-version.mjs";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
+const packageJson = JSON.parse(read("package.json")) as {
+  engines: { node: string };
+  allowScripts: Record<string, boolean>;
+};
+const lock = JSON.parse(read("package-lock.json")) as {
+  packages: Record<string, { engines?: { node: string }; hasInstallScript?: boolean }>;
+};
+/** "node_modules/a/node_modules/@b/c" -> "@b/c". */
+const packageName = (lockPath: string) =>
+  lockPath.slice(lockPath.lastIndexOf("node_modules/") + "node_modules/".length);
+
+describe("one pinned Node", () => {
+  test("a specific 24.x with the security fixes of 24.22.0 or later", () => {
+    const [major, minor] = NODE_VERSION.split(".").map(Number);
+    assert.match(NODE_VERSION, /^\d+\.\d+\.\d+$/);
+    assert.equal(major, 24);
+    assert.ok((minor ?? 0) >= 22, `${NODE_VERSION} predates 24.22.0`);
+  });
+
+  test("package.json's engines, the lock file and the Dockerfile name the bootstrap's version", () => {
+    assert.equal(packageJson.engines.node, NODE_VERSION);
+    assert.equal(lock.packages[""]?.engines?.node, NODE_VERSION);
+    const dockerfile = read("Dockerfile");
+    assert.equal(/^ARG NODE_VERSION=(\S+)$/m.exec(dockerfile)?.[1], NODE_VERSION);
+    const bases = [...dockerfile.matchAll(/^FROM node:(\S+)/gm)].map((m) => m[1]);
+    assert.ok(bases.length >= 2, "the build and runtime stages start from node images");
+    for (const base of bases)
+      assert.match(base ?? "", /^\$\{NODE_VERSION\}-/, `FROM node:${base} is not the pinned version`);
+  });
+});
+
+describe("install scripts", () => {
+  test("every package with an install script is named in allowScripts, true or false", () => {
+    const withScripts = Object.entries(lock.packages)
+      .filter(([, entry]) => entry.hasInstallScript)
+      .map(([lockPath]) => packageName(lockPath));
+    assert.ok(withScripts.includes(KAFKA_PACKAGE));
+    const unnamed = withScripts.filter((name) => !(name in packageJson.allowScripts));
+    assert.deepEqual(unnamed, [], "packages whose install scripts nobody decided on");
+  });
+
+  test("allowScripts names installed packages only, and lets run just the ones that must", () => {
+    const installed = new Set(Object.keys(lock.packages).map(packageName));
+    for (const name of Object.keys(packageJson.allowScripts))
+      assert.ok(installed.has(name), `${name} is not installed`);
+    assert.deepEqual(allowedScripts(packageJson).sort(), [KAFKA_PACKAGE, "@bufbuild/buf", "esbuild"].sort());
+    for (const name of ["protobufjs", "@scarf/scarf", "@biomejs/biome"])
+      assert.equal(packageJson.allowScripts[name], false);
+  });
+});
+
+describe("the Kafka client's addon", () => {
+  const parts = {
+    version: "1.10.1",
+    abi: "137",
+    platform: "linux",
+    arch: "x64",
+    libc: "glibc",
+    linking: "dynamic",
+  };
+
+  test("its cache key changes with each thing the built files depend on", () => {
+    const key = addonKey(parts);
+    for (const [part, other] of Object.entries({
+      version: "1.10.2",
+      abi: "141",
+      platform: "darwin",
+      arch: "arm64",
+      libc: "musl",
+      linking: "bundled",
+    })) {
+      assert.notEqual(addonKey({ ...parts, [part]: other }), key, `${part} is not in the key`);
+    }
+  });
+
+  test("pruning takes objects, archives and the source tree's own libraries, never sources or what loads", () => {
+    const intermediate = [
+      "deps/librdkafka/src/rdkafka.o",
+      "deps/librdkafka/src/rdkafka.d",
+      "deps/librdkafka/src/librdkafka.a",
+      "deps/librdkafka/src/librdkafka-dbg.so.1",
+      "deps/librdkafka/src/librdkafka.so",
+      "build/deps/librdkafka-static.a",
+    ];
+    const kept = [
+      ...ADDON_FILES,
+      "deps/librdkafka/src/rdkafka.c",
+      "deps/librdkafka/src/rdkafka.h",
+      "deps/librdkafka/src-cpp/KafkaConsumerImpl.cpp",
+      "deps/librdkafka/configure",
+      "binding.gyp",
+      "lib/kafkajs/_consumer.js",
+    ];
+    for (const file of intermediate) assert.equal(isIntermediate(file), true, file);
+    for (const file of kept) assert.equal(isIntermediate(file), false, file);
+  });
+});
