@@ -1,22 +1,31 @@
 // `npm run infra -- <command>`: the local stack without Docker.
 //
-//   up [server...]     install, build and start what is down; wait until each answers
-//   status             each server: up / down / not answering
-//   down [server...]   stop gracefully (bounded wait, then kill); data is kept
-//   reset              down, then wipe the data
-//   logs <server> [n]  the last n lines (default 100) of a server's log
+//   up [server...]      install, build and start what is down; wait until each answers
+//   status [server...]  each server: up / down / not answering
+//   down [server...]    stop gracefully (bounded wait, then kill); data is kept
+//   reset               down, then wipe the data
+//   logs <server> [n]   the last n lines (default 100) of a server's log
 import fs from "node:fs";
+import { parseCommandLine } from "#scripts/command-line.ts";
 import { loadConfig } from "#shared/platform/config.ts";
 import { InfraError } from "./process.ts";
 import { down, formatRow, logFile, reset, SERVERS, status, up } from "./stack.ts";
 
 const say = (line: string) => console.log(`[infra] ${line}`);
 
-const usage = `usage: npm run infra -- <up|status|down|reset|logs> [server...]
+const usage = `usage: npm run infra -- <command> [server...]
+
+  up [server...]      install, build and start what is down; wait until each answers
+  status [server...]  each server: up / down / not answering (exit 3 if any is not up)
+  down [server...]    stop gracefully; data is kept
+  reset               down, then wipe the data
+  logs <server> [n]   the last n lines (default 100) of a server's log
+  -h, --help          this text
 servers: ${SERVERS.map((s) => s.name).join(", ")}`;
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+async function main(): Promise<number> {
+  const { positionals } = parseCommandLine("infra", usage, { allowPositionals: true });
+  const [command, ...rest] = positionals;
   const config = loadConfig();
   switch (command) {
     case "up": {
@@ -48,12 +57,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
+      if (command !== undefined) console.error(`infra: unknown command '${command}'`);
       console.error(usage);
       return 2;
   }
 }
 
-main(process.argv.slice(2)).then(
+main().then(
   (code) => process.exit(code),
   // What went wrong, never a stack trace: that only with DEBUG set, for whoever debugs this script.
   (error: unknown) => {
