@@ -5,9 +5,11 @@
 //   down [server...]    stop gracefully (bounded wait, then kill); data is kept
 //   reset               down, then wipe the data
 //   logs <server> [n]   the last n lines (default 100) of a server's log
+//   doctor              what the stack needs of this machine (infra/doctor.ts)
 import fs from "node:fs";
 import { parseCommandLine } from "#scripts/command-line.ts";
 import { loadConfig } from "#shared/platform/config.ts";
+import { doctor, formatChecks } from "./doctor.ts";
 import { InfraError } from "./process.ts";
 import { down, formatRow, logFile, reset, SERVERS, status, up } from "./stack.ts";
 
@@ -20,12 +22,17 @@ const usage = `usage: npm run infra -- <command> [server...]
   down [server...]    stop gracefully; data is kept
   reset               down, then wipe the data
   logs <server> [n]   the last n lines (default 100) of a server's log
+  doctor              ports, tools, disk and memory, one line each (exit 1 if any is not ok)
   -h, --help          this text
 servers: ${SERVERS.map((s) => s.name).join(", ")}`;
 
 async function main(): Promise<number> {
   const { positionals } = parseCommandLine("infra", usage, { allowPositionals: true });
   const [command, ...rest] = positionals;
+  if (command === "doctor" && rest.length > 0) {
+    console.error(`infra: ${command} takes no server names (--help shows the usage)`);
+    return 2;
+  }
   const config = loadConfig();
   switch (command) {
     case "up": {
@@ -55,6 +62,13 @@ async function main(): Promise<number> {
       const text = fs.readFileSync(file, "utf8").trimEnd().split("\n");
       console.log(text.slice(-Number(lines)).join("\n"));
       return 0;
+    }
+    case "doctor": {
+      const checks = await doctor(config);
+      for (const line of formatChecks(checks)) console.log(line);
+      const bad = checks.filter((check) => check.status !== "ok").length;
+      say(bad === 0 ? `all ${checks.length} checks ok` : `${bad} of ${checks.length} checks not ok`);
+      return bad === 0 ? 0 : 1;
     }
     default:
       if (command !== undefined) console.error(`infra: unknown command '${command}'`);

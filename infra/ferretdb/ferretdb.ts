@@ -3,7 +3,7 @@
 // built with `go install`, lacking a release-time version file), built with pushdown.patch applied
 // so that the read model's queries use indexes (PATCH.md).
 import { MongoClient } from "mongodb";
-import { ensureGoBuild, type GoBuildOptions, goBinary, goMarker } from "../go-build.ts";
+import { ensureGoBuild, type GoBuildOptions, goBinary, goMarker, goRequirement } from "../go-build.ts";
 import { startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
 
@@ -44,6 +44,7 @@ export const ferretdbServer: Server = {
   address: (config) => `127.0.0.1:${config.mongodb.ferretdbPort}`,
   marker: (ctx) => goMarker(ctx, "ferretdb", VERSION),
   build: binary,
+  requirements: (ctx) => [goRequirement(ctx, "ferretdb", VERSION, here)],
 
   async provision(ctx) {
     await ensureFerretdb(ctx);
