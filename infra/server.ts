@@ -50,6 +50,11 @@ export interface Server {
   provision(ctx: ServerContext): Promise<void>;
   /** What `provision` needs of the machine: the same lookups, without installing anything. */
   requirements(ctx: ServerContext): Requirement[];
+  /**
+   * The folders of the user cache this checkout's builds of the server use (whether built yet or
+   * not): what `npm run infra -- prune` keeps. None for a server from Debian's packages.
+   */
+  cacheDirs?(ctx: ServerContext): string[];
   /** Starts the server detached; returns its pid. */
   start(ctx: ServerContext): Promise<number>;
   /** One protocol-level ping; throws if the server does not answer. */

@@ -2,6 +2,7 @@
 // packaged anywhere reachable; this folder's small Go main embeds FerretDB (its own cmd panics when
 // built with `go install`, lacking a release-time version file), built with pushdown.patch applied
 // so that the read model's queries use indexes (PATCH.md).
+import path from "node:path";
 import { MongoClient } from "mongodb";
 import { ensureGoBuild, type GoBuildOptions, goBinary, goMarker, goRequirement } from "../go-build.ts";
 import { startDetached } from "../process.ts";
@@ -45,6 +46,11 @@ export const ferretdbServer: Server = {
   marker: (ctx) => goMarker(ctx, "ferretdb", VERSION),
   build: binary,
   requirements: (ctx) => [goRequirement(ctx, "ferretdb", VERSION, here)],
+  // The stock build too: tests/ferretdb/pushdown.int.spec.ts compares the patched one with it.
+  cacheDirs: (ctx) => [
+    path.dirname(binary(ctx)),
+    path.dirname(goBinary(ctx, "ferretdb", VERSION, here, { stock: true })),
+  ],
 
   async provision(ctx) {
     await ensureFerretdb(ctx);

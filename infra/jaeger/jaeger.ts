@@ -28,6 +28,7 @@ export const jaegerServer: Server = {
   marker: (ctx) => goMarker(ctx, "jaeger", VERSION),
   build: binary,
   requirements: (ctx) => [goRequirement(ctx, "jaeger", VERSION, here)],
+  cacheDirs: (ctx) => [path.dirname(binary(ctx))],
 
   async provision(ctx) {
     await ensureGoBuild(ctx, {

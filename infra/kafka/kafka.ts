@@ -13,8 +13,9 @@ import type { Server, ServerContext } from "../server.ts";
 const VERSION = "4.1.1";
 const here = import.meta.dirname;
 
-const libsDir = (ctx: ServerContext) =>
-  path.join(buildCacheDir(ctx.config.cacheDir, "kafka", VERSION, [path.join(here, "pom.xml")]), "libs");
+const buildDir = (ctx: ServerContext) =>
+  buildCacheDir(ctx.config.cacheDir, "kafka", VERSION, [path.join(here, "pom.xml")]);
+const libsDir = (ctx: ServerContext) => path.join(buildDir(ctx), "libs");
 /** Java runs the broker; Maven collects its jars, once. */
 const JAVA = { command: "java", pkg: "openjdk-17-jre-headless" };
 const MAVEN = { command: "mvn", pkg: "maven" };
@@ -41,6 +42,7 @@ export const kafkaServer: Server = {
       ? { name: MAVEN.command, found: `not needed: Kafka's jars are collected (${libsDir(ctx)})`, fix: "" }
       : commandRequirement(MAVEN.command, MAVEN.pkg),
   ],
+  cacheDirs: (ctx) => [buildDir(ctx)],
 
   async provision(ctx) {
     ensureCommand(JAVA.command, JAVA.pkg, ctx.say);
