@@ -10,9 +10,10 @@
 // are then not part of the cache key).
 import fs from "node:fs";
 import path from "node:path";
+import { whereIs } from "./apt.ts";
 import { buildCacheDir } from "./build-cache.ts";
 import { InfraError, runLongTool, runTool } from "./process.ts";
-import type { ServerContext } from "./server.ts";
+import type { Requirement, ServerContext } from "./server.ts";
 
 /** A dependency that the module folder's `*.patch` files apply to. */
 export interface PatchedModule {
@@ -63,6 +64,27 @@ export function goMarker(ctx: ServerContext, name: string, version: string): str
   return path.join(ctx.config.cacheDir, `${name}-${version}`);
 }
 
+/** Where to get the Go that builds `name` from `moduleDir`, in one line. */
+function goFix(name: string, moduleDir: string): string {
+  // The same Go as the module's `go` line: Go 1.21 and later fetch that toolchain themselves.
+  const goMod = fs.readFileSync(path.join(moduleDir, "go.mod"), "utf8");
+  const wanted = goMod.match(/^go (\S+)$/m)?.[1] ?? "";
+  return `building ${name} needs Go ${wanted} on PATH, or Go 1.21+ to fetch the ${wanted} toolchain through the Go module proxy (https://go.dev/dl is not reachable here; install Go from your usual source)`;
+}
+
+/** Go, when the build of `name` is not in the cache yet: what `ensureGoBuild` would need. */
+export function goRequirement(
+  ctx: ServerContext,
+  name: string,
+  version: string,
+  moduleDir: string,
+  options: GoBuildOptions = {},
+): Requirement {
+  const binary = goBinary(ctx, name, version, moduleDir, options);
+  const found = fs.existsSync(binary) ? `not needed: ${name} is built (${binary})` : whereIs("go");
+  return { name: `go (${name} ${version})`, found, fix: goFix(name, moduleDir) };
+}
+
 /**
  * `go build -o <cache>/<name>-<version>-<hash>/<name> <pkg>` in `moduleDir`, unless that binary
  * exists; with the folder's patches applied to `patches.module` unless `stock`.
@@ -78,15 +100,7 @@ export async function ensureGoBuild(
   if (patches.length > 0 && opts.patches === undefined) {
     throw new InfraError(`${opts.moduleDir} has patch files but its build does not say which module they patch`);
   }
-  const go = runTool("sh", ["-c", "command -v go || true"], { what: "looking for go" }).trim();
-  if (go === "") {
-    // The same Go as the module's `go` line: Go 1.21 and later fetch that toolchain themselves.
-    const goMod = fs.readFileSync(path.join(opts.moduleDir, "go.mod"), "utf8");
-    const wanted = goMod.match(/^go (\S+)$/m)?.[1] ?? "";
-    throw new InfraError(
-      `building ${opts.name} needs Go ${wanted} on PATH, or Go 1.21+ to fetch the ${wanted} toolchain through the Go module proxy (https://go.dev/dl is not reachable here; install Go from your usual source)`,
-    );
-  }
+  if (whereIs("go") === undefined) throw new InfraError(goFix(opts.name, opts.moduleDir));
   const patchNames = patches.map((file) => path.basename(file)).join(", ");
   const flavour = patches.length > 0 ? ` with ${patchNames}` : options.stock ? " (stock)" : "";
   ctx.say(`building ${opts.name} ${opts.version}${flavour} with Go into ${binary} (${opts.expect} on 2 cores, once)`);

@@ -129,6 +129,48 @@ export function portInUse(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * The pids of the processes listening on TCP `port` (on any address), as far as /proc shows them to
+ * this user: the listening sockets' inodes from /proc/net/tcp and tcp6, then the processes holding
+ * one of them open.
+ */
+export function listeningPids(port: number): number[] {
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...; st 0A is LISTEN.
+    for (const line of text.trim().split("\n").slice(1)) {
+      const [, local = "", , state, , , , , , inode = "0"] = line.trim().split(/\s+/);
+      if (state === "0A" && Number.parseInt(local.split(":")[1] ?? "", 16) === port && inode !== "0") inodes.add(inode);
+    }
+  }
+  if (inodes.size === 0) return [];
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue; // another user's process, or one that has just ended
+    }
+    const holds = fds.some((fd) => {
+      try {
+        return inodes.has(/^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${entry}/fd/${fd}`))?.[1] ?? "");
+      } catch {
+        return false;
+      }
+    });
+    if (holds) pids.push(Number(entry));
+  }
+  return pids;
+}
+
 /** Output signatures of the usual causes of a failed build or download, with what to say about them. */
 const CAUSES: [RegExp, (match: RegExpMatchArray, source?: string) => string | undefined][] = [
   [

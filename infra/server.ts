@@ -20,6 +20,16 @@ export interface PortUse {
   env: string;
 }
 
+/** Something a server needs on the machine to be provisioned, as `npm run infra -- doctor` shows it. */
+export interface Requirement {
+  /** What is needed, e.g. `java` or `postgresql-15`. */
+  name: string;
+  /** Where it was found (or why it is not needed); undefined when it is missing. */
+  found: string | undefined;
+  /** How to get it, in one line. */
+  fix: string;
+}
+
 export interface Server {
   name: string;
   /** The version that runs (or would run): asks the installed binary where that is cheap. */
@@ -38,6 +48,13 @@ export interface Server {
   build?(ctx: ServerContext): string;
   /** Installs and builds what is missing; cached by version outside the checkout. */
   provision(ctx: ServerContext): Promise<void>;
+  /** What `provision` needs of the machine: the same lookups, without installing anything. */
+  requirements(ctx: ServerContext): Requirement[];
+  /**
+   * The folders of the user cache this checkout's builds of the server use (whether built yet or
+   * not): what `npm run infra -- prune` keeps. None for a server from Debian's packages.
+   */
+  cacheDirs?(ctx: ServerContext): string[];
   /** Starts the server detached; returns its pid. */
   start(ctx: ServerContext): Promise<number>;
   /** One protocol-level ping; throws if the server does not answer. */

@@ -194,6 +194,11 @@ export async function reset(config: Config, say: (line: string) => void): Promis
   }
 }
 
+/** The folders of the user cache this checkout's servers use, built or not: what `prune` keeps. */
+export function cacheFolders(config: Config): string[] {
+  return SERVERS.flatMap((server) => server.cacheDirs?.(serverContext(config, server.name, () => {})) ?? []);
+}
+
 export function logFile(config: Config, name: string): string {
   const server = SERVERS.find((s) => s.name === name);
   if (!server) throw new InfraError(`unknown server '${name}'`);

@@ -16,10 +16,10 @@ import { execSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { formatRow, status, up } from "#infra/stack.ts";
 import { ConfigError, loadConfig } from "#shared/platform/config.ts";
 import { runBench } from "./bench/run.ts";
+import { parseCommandLine } from "./command-line.ts";
 
 const HELP = `usage: npm run bench [-- options]
 
@@ -31,21 +31,15 @@ const HELP = `usage: npm run bench [-- options]
   -h, --help         this text`;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine("bench", HELP, {
     options: {
       smoke: { type: "boolean", default: false },
       only: { type: "string" },
       compare: { type: "string" },
       profile: { type: "string" },
       out: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
     },
-    strict: true,
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
   const config = loadConfig();
   if (values.compare !== undefined && !fs.existsSync(values.compare)) {
     console.error(`bench: no such report ${values.compare}`);

@@ -21,6 +21,7 @@ import fs from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
 import * as esbuild from "esbuild";
+import { parseCommandLine } from "./command-line.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 
@@ -284,16 +285,26 @@ export function stageRuntime(service: Service, into: string, outDir = path.join(
 const size = (bytes: number) =>
   bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(0)} kB`;
 
+const USAGE = `usage: npm run bundle                           the services and their preloads into dist/
+       npm run bundle -- stage <service> <dir>  one service's runtime files into <dir> (the Dockerfile's step)
+services: ${SERVICES.join(", ")}`;
+
 /** `node scripts/bundle.ts` bundles; `node scripts/bundle.ts stage <service> <dir>` is the Dockerfile's step. */
-async function main(args: string[]): Promise<void> {
-  if (args[0] === "stage") {
-    const [, service = "", into = ""] = args;
-    if (!isService(service) || into === "") {
-      throw new BundleError(`usage: stage <${SERVICES.join("|")}> <dir> (got service "${service}")`);
+async function main(): Promise<number> {
+  const { positionals } = parseCommandLine("bundle", USAGE, { allowPositionals: true });
+  if (positionals[0] === "stage") {
+    const [, service = "", into = "", ...extra] = positionals;
+    if (!isService(service) || into === "" || extra.length > 0) {
+      console.error(`bundle: usage: stage <${SERVICES.join("|")}> <dir> (got service "${service}")`);
+      return 2;
     }
     stageRuntime(service, into);
     console.log(`bundle: staged ${service}'s runtime files in ${into}`);
-    return;
+    return 0;
+  }
+  if (positionals.length > 0) {
+    console.error(`bundle: unknown command '${positionals[0]}' (--help shows the usage)`);
+    return 2;
   }
   const written = await bundle();
   for (const { file, bytes, mapBytes } of written) {
@@ -305,12 +316,16 @@ async function main(args: string[]): Promise<void> {
     const bytes = files.reduce((sum, file) => sum + fs.statSync(file).size, 0);
     console.log(`bundle: ${service} runs ${files.length} files, ${size(bytes)}`);
   }
+  return 0;
 }
 
 if (import.meta.main) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    // esbuild has already printed its diagnostics; one line says which step failed.
-    console.error(`bundle: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
-    process.exit(1);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      // esbuild has already printed its diagnostics; one line says which step failed.
+      console.error(`bundle: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+      process.exit(1);
+    },
+  );
 }

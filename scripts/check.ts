@@ -2,6 +2,13 @@
 // (import rules, generated code up to date); all must be clean.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
+import { parseCommandLine } from "./command-line.ts";
+
+parseCommandLine(
+  "check",
+  "usage: npm run check    biome, tsc and the architecture tests; exit 0 when all are clean",
+  {},
+);
 
 const root = path.resolve(import.meta.dirname, "..");
 

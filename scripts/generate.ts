@@ -3,6 +3,13 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { parseCommandLine } from "./command-line.ts";
+
+parseCommandLine(
+  "generate",
+  "usage: npm run generate    regenerate proto/gen/ from proto/ (buf lint, then buf generate)",
+  {},
+);
 
 const root = path.resolve(import.meta.dirname, "..");
 const bin = path.join(root, "node_modules", ".bin");

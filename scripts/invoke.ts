@@ -1,49 +1,68 @@
 // `npm run invoke -- <Function> '<json>'` runs one function's handler directly against the local
 // stack (no gateway, no gRPC): a command writes its row and outbox event (a running writer's relay
 // publishes it), a query reads the read model and cache. `--list` lists the functions.
-import { readerHandlers } from "#functions/reader-registry.ts";
-import { writerHandlers } from "#functions/writer-registry.ts";
-import { connectReaderDeps } from "#services/reader/reader.ts";
-import { connectWriterDeps } from "#services/writer/writer.ts";
 import { ConfigError, loadConfig } from "#shared/platform/config.ts";
 import { describeError, isDependencyDown } from "#shared/platform/dependency-errors.ts";
 import { DomainError } from "#shared/platform/errors.ts";
 import { createLog } from "#shared/platform/log.ts";
 import { problemFor } from "#shared/transport/problem.ts";
+import { parseCommandLine } from "./command-line.ts";
 
-const usage = "usage: npm run invoke -- <Function> '<json input>'   |   npm run invoke -- --list";
+const usage = `usage: npm run invoke -- <Function> '<json input>'   run one function's handler against the local stack
+       npm run invoke -- --list                      the functions: name, tier, route, description`;
 const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase();
 
-const handlers = [...writerHandlers, ...readerHandlers];
-type Handler = (typeof handlers)[number];
+type WriterHandler = typeof import("#functions/writer-registry.ts")["writerHandlers"][number];
+type ReaderHandler = typeof import("#functions/reader-registry.ts")["readerHandlers"][number];
 
-async function run(handler: Handler, input: unknown): Promise<unknown> {
+async function run(
+  handler: WriterHandler | ReaderHandler,
+  tier: "writer" | "reader",
+  input: unknown,
+): Promise<unknown> {
   const config = loadConfig();
   const log = createLog("invoke", (line) => process.stderr.write(line));
-  if (writerHandlers.some((writer) => writer === handler)) {
+  if (tier === "writer") {
+    const { connectWriterDeps } = await import("#services/writer/writer.ts");
     const { sql, deps } = await connectWriterDeps(config);
     try {
-      return await (handler as (typeof writerHandlers)[number]).invoke(deps, input);
+      return await (handler as WriterHandler).invoke(deps, input);
     } finally {
       await sql.end({ timeout: 2 });
     }
   }
+  const { connectReaderDeps } = await import("#services/reader/reader.ts");
   const { deps, close } = await connectReaderDeps(config, log);
   try {
-    return await (handler as (typeof readerHandlers)[number]).invoke(deps, input);
+    return await (handler as ReaderHandler).invoke(deps, input);
   } finally {
     await close();
   }
 }
 
-async function main(args: string[]): Promise<number> {
-  if (args[0] === "--list" || args.length === 0) {
+async function main(): Promise<number> {
+  const { values, positionals } = parseCommandLine("invoke", usage, {
+    allowPositionals: true,
+    options: { list: { type: "boolean", default: false } },
+  });
+  if (positionals.length > 2 || (values.list && positionals.length > 0)) {
+    console.error("invoke: too many arguments (--help shows the usage)");
+    return 2;
+  }
+  // Loaded only now: the handlers bring every client library (a second of loading), which --help
+  // and a mistyped option do without.
+  const [{ writerHandlers }, { readerHandlers }] = await Promise.all([
+    import("#functions/writer-registry.ts"),
+    import("#functions/reader-registry.ts"),
+  ]);
+  const handlers = [...writerHandlers, ...readerHandlers];
+  if (values.list || positionals.length === 0) {
     for (const { declaration: fn } of handlers)
       console.log(`${fn.name.padEnd(16)} ${fn.tier.padEnd(7)} ${fn.path}  ${fn.description}`);
-    if (args.length === 0) console.error(`\n${usage}`);
-    return args.length === 0 ? 2 : 0;
+    if (!values.list) console.error(`\n${usage}`);
+    return values.list ? 0 : 2;
   }
-  const [name = "", json = "{}"] = args;
+  const [name = "", json = "{}"] = positionals;
   const handler = handlers.find(({ declaration: d }) => d.name === name || kebab(d.name) === name);
   if (!handler) {
     console.error(`no function '${name}'; npm run invoke -- --list shows them`);
@@ -57,7 +76,8 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   try {
-    console.log(JSON.stringify(await run(handler, input), null, 2));
+    const tier = writerHandlers.some((writer) => writer === handler) ? "writer" : "reader";
+    console.log(JSON.stringify(await run(handler, tier, input), null, 2));
     return 0;
   } catch (error) {
     if (error instanceof DomainError) {
@@ -76,4 +96,4 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code));
+main().then((code) => process.exit(code));

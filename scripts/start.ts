@@ -7,11 +7,15 @@ import readline from "node:readline";
 import { formatRow, up } from "#infra/stack.ts";
 import { serviceArgs } from "#services/launch.ts";
 import { ConfigError, loadConfig } from "#shared/platform/config.ts";
+import { parseCommandLine } from "./command-line.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const say = (line: string) => console.log(`[start] ${line}`);
 const SERVICES = ["writer", "reader", "gateway"] as const;
 const READY_TIMEOUT_MS = 120_000;
+
+const USAGE = `usage: npm start    bring up the local stack, then run the writer, the reader and the gateway until Ctrl-C
+                    (the stack keeps running: npm run infra -- down stops it)`;
 
 async function waitReady(url: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -28,6 +32,7 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
 }
 
 async function main(): Promise<number> {
+  parseCommandLine("start", USAGE, {});
   const started = Date.now();
   const config = loadConfig();
   say("bringing up the local stack");

@@ -7,10 +7,10 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { ensureCommand } from "#infra/apt.ts";
 import { down, formatRow, up } from "#infra/stack.ts";
 import { loadConfig } from "#shared/platform/config.ts";
+import { parseCommandLine } from "./command-line.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const say = (line: string) => console.log(`[test] ${line}`);
@@ -47,15 +47,10 @@ function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  const { values, positionals: filters } = parseArgs({
-    options: { unit: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+  const { values, positionals: filters } = parseCommandLine("test", HELP, {
+    options: { unit: { type: "boolean", default: false } },
     allowPositionals: true,
-    strict: true,
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
   const files = testFiles(filters, values.unit ? ["unit"] : LAYERS);
   if (files.length === 0) {
     say(`no test file matches ${filters.join(" ")}`);

@@ -3,9 +3,10 @@
 // attributes). The Jaeger built from the Go module proxy has no web UI, so this is how traces are
 // read locally; every gateway response carries the id in `X-Trace-Id`, every log line in `trace_id`.
 // The parsing, tree and formatting are exported for the tests (and for tests that assert on traces).
-import { parseArgs, styleText } from "node:util";
+import { styleText } from "node:util";
 import * as v from "valibot";
 import { ConfigError, loadConfig } from "#shared/platform/config.ts";
+import { parseCommandLine } from "./command-line.ts";
 
 // Jaeger's JSON (the v1 query API, which Jaeger v2 still serves): times and durations in microseconds.
 const TagSchema = v.object({
@@ -331,32 +332,17 @@ async function listServices(queryUrl: string): Promise<string[]> {
 
 const USAGE = `usage: npm run trace -- <trace-id>            a trace by id (X-Trace-Id header, trace_id in logs)
        npm run trace -- --last [--service S]   the most recent trace of service S (default gateway)
-options: --no-color`;
+options: --no-color; -h, --help this text`;
 
-async function main(argv: string[]): Promise<number> {
-  const parse = (list: string[]) =>
-    parseArgs({
-      args: list,
-      allowPositionals: true,
-      options: {
-        last: { type: "boolean", default: false },
-        service: { type: "string" },
-        "no-color": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    console.error(`trace: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = args;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+async function main(): Promise<number> {
+  const { values, positionals } = parseCommandLine("trace", USAGE, {
+    allowPositionals: true,
+    options: {
+      last: { type: "boolean", default: false },
+      service: { type: "string" },
+      "no-color": { type: "boolean", default: false },
+    },
+  });
   const [id, ...extra] = positionals;
   if (extra.length > 0 || (values.last ? id !== undefined : id === undefined)) {
     console.error(`trace: give either one trace id or --last\n${USAGE}`);
@@ -389,7 +375,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  main(process.argv.slice(2)).then(
+  main().then(
     (code) => process.exit(code),
     (error: unknown) => {
       const known = error instanceof TraceLookupError || error instanceof ConfigError;

@@ -2,8 +2,9 @@
 // packaged anywhere reachable; this folder's small Go main embeds FerretDB (its own cmd panics when
 // built with `go install`, lacking a release-time version file), built with pushdown.patch applied
 // so that the read model's queries use indexes (PATCH.md).
+import path from "node:path";
 import { MongoClient } from "mongodb";
-import { ensureGoBuild, type GoBuildOptions, goBinary, goMarker } from "../go-build.ts";
+import { ensureGoBuild, type GoBuildOptions, goBinary, goMarker, goRequirement } from "../go-build.ts";
 import { startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
 
@@ -44,6 +45,12 @@ export const ferretdbServer: Server = {
   address: (config) => `127.0.0.1:${config.mongodb.ferretdbPort}`,
   marker: (ctx) => goMarker(ctx, "ferretdb", VERSION),
   build: binary,
+  requirements: (ctx) => [goRequirement(ctx, "ferretdb", VERSION, here)],
+  // The stock build too: tests/ferretdb/pushdown.int.spec.ts compares the patched one with it.
+  cacheDirs: (ctx) => [
+    path.dirname(binary(ctx)),
+    path.dirname(goBinary(ctx, "ferretdb", VERSION, here, { stock: true })),
+  ],
 
   async provision(ctx) {
     await ensureFerretdb(ctx);

@@ -3,7 +3,7 @@
 // go.mod names it as a tool). In-memory storage: traces do not survive a restart.
 
 import path from "node:path";
-import { ensureGoBuild, goBinary, goMarker } from "../go-build.ts";
+import { ensureGoBuild, goBinary, goMarker, goRequirement } from "../go-build.ts";
 import { startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
 
@@ -27,6 +27,8 @@ export const jaegerServer: Server = {
     `otlp http://127.0.0.1:${config.jaeger.otlpHttpPort}, query http://127.0.0.1:${config.jaeger.queryPort}`,
   marker: (ctx) => goMarker(ctx, "jaeger", VERSION),
   build: binary,
+  requirements: (ctx) => [goRequirement(ctx, "jaeger", VERSION, here)],
+  cacheDirs: (ctx) => [path.dirname(binary(ctx))],
 
   async provision(ctx) {
     await ensureGoBuild(ctx, {

@@ -5,7 +5,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { KafkaJS } from "@confluentinc/kafka-javascript";
-import { ensureCommand } from "../apt.ts";
+import { commandRequirement, ensureCommand } from "../apt.ts";
 import { buildCacheDir } from "../build-cache.ts";
 import { portInUse, runLongTool, runTool, startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
@@ -13,8 +13,12 @@ import type { Server, ServerContext } from "../server.ts";
 export const KAFKA_VERSION = "4.1.1";
 const here = import.meta.dirname;
 
-const libsDir = (ctx: ServerContext) =>
-  path.join(buildCacheDir(ctx.config.cacheDir, "kafka", KAFKA_VERSION, [path.join(here, "pom.xml")]), "libs");
+const buildDir = (ctx: ServerContext) =>
+  buildCacheDir(ctx.config.cacheDir, "kafka", KAFKA_VERSION, [path.join(here, "pom.xml")]);
+const libsDir = (ctx: ServerContext) => path.join(buildDir(ctx), "libs");
+/** Java runs the broker; Maven collects its jars, once. */
+const JAVA = { command: "java", pkg: "openjdk-17-jre-headless" };
+const MAVEN = { command: "mvn", pkg: "maven" };
 
 function fill(template: string, values: Record<string, string>): string {
   return template.replace(/\$\{(\w+)\}/g, (_, name: string) => values[name] ?? "");
@@ -32,11 +36,19 @@ export const kafkaServer: Server = {
   address: (config) => `127.0.0.1:${config.kafka.port}`,
   marker: (ctx) => path.join(ctx.runDir, "server.properties"),
 
+  requirements: (ctx) => [
+    commandRequirement(JAVA.command, JAVA.pkg),
+    fs.existsSync(libsDir(ctx))
+      ? { name: MAVEN.command, found: `not needed: Kafka's jars are collected (${libsDir(ctx)})`, fix: "" }
+      : commandRequirement(MAVEN.command, MAVEN.pkg),
+  ],
+  cacheDirs: (ctx) => [buildDir(ctx)],
+
   async provision(ctx) {
-    ensureCommand("java", "openjdk-17-jre-headless", ctx.say);
+    ensureCommand(JAVA.command, JAVA.pkg, ctx.say);
     const libs = libsDir(ctx);
     if (!fs.existsSync(libs)) {
-      ensureCommand("mvn", "maven", ctx.say);
+      ensureCommand(MAVEN.command, MAVEN.pkg, ctx.say);
       ctx.say(`collecting Kafka ${KAFKA_VERSION} jars from Maven Central into ${libs} (about 30 s)`);
       const staging = `${libs}.partial-${process.pid}`;
       fs.rmSync(staging, { recursive: true, force: true });

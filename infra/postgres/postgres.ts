@@ -6,13 +6,16 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
-import { ensurePackage } from "../apt.ts";
+import { ensurePackage, installLine } from "../apt.ts";
 import { InfraError, runTool, startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
 
 const MAJOR = "15";
+const PACKAGE = `postgresql-${MAJOR}`;
 const binDir = `/usr/lib/postgresql/${MAJOR}/bin`;
 const bin = (name: string) => path.join(binDir, name);
+/** The server binaries the cluster is made and run with. */
+const BINARIES = ["initdb", "postgres"];
 
 /** The databases the project uses on this server: the writer's and FerretDB's. */
 const DATABASES = ["cqrs", "ferretdb"];
@@ -63,9 +66,17 @@ export const postgresServer: Server = {
   marker: (ctx) => clusterDir(ctx),
   dataDir: (ctx) => clusterDir(ctx),
 
+  requirements: () => [
+    {
+      name: `${PACKAGE} (${BINARIES.join(", ")})`,
+      found: BINARIES.every((name) => fs.existsSync(bin(name))) ? binDir : undefined,
+      fix: `run: ${installLine(PACKAGE)}`,
+    },
+  ],
+
   async provision(ctx) {
     const dataDir = clusterDir(ctx);
-    if (!fs.existsSync(bin("postgres"))) ensurePackage(`postgresql-${MAJOR}`, ctx.say);
+    if (!BINARIES.every((name) => fs.existsSync(bin(name)))) ensurePackage(PACKAGE, ctx.say);
     if (fs.existsSync(path.join(dataDir, "PG_VERSION"))) return;
     if (dataDir !== ctx.dataDir)
       ctx.say(`the 'postgres' user cannot reach ${ctx.dataDir}; the cluster goes to ${dataDir}`);

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { createClient } from "redis";
-import { ensureCommand } from "../apt.ts";
+import { commandRequirement, ensureCommand } from "../apt.ts";
 import { startDetached } from "../process.ts";
 import type { Server } from "../server.ts";
 
@@ -19,6 +19,8 @@ export const redisServer: Server = {
   address: (config) => `127.0.0.1:${config.redis.port}`,
   // With its process title left alone, redis keeps the command line it was started with.
   marker: (ctx) => `--dir ${ctx.dataDir}`,
+
+  requirements: () => [commandRequirement("redis-server", "redis-server")],
 
   async provision(ctx) {
     ensureCommand("redis-server", "redis-server", ctx.say);
