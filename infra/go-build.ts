@@ -103,7 +103,9 @@ export async function ensureGoBuild(
   if (whereIs("go") === undefined) throw new InfraError(goFix(opts.name, opts.moduleDir));
   const patchNames = patches.map((file) => path.basename(file)).join(", ");
   const flavour = patches.length > 0 ? ` with ${patchNames}` : options.stock ? " (stock)" : "";
-  ctx.say(`building ${opts.name} ${opts.version}${flavour} with Go into ${binary} (${opts.expect} on 2 cores, once)`);
+  ctx.say(
+    `building ${opts.name} ${opts.version}${flavour} with Go into ${binary} (${opts.expect} on 2 cores, once${ctx.lowPriority ? "; at low priority" : ""})`,
+  );
   fs.mkdirSync(path.dirname(binary), { recursive: true });
   const staging = `${binary}.partial-${process.pid}`;
   const started = Date.now();
@@ -114,7 +116,9 @@ export async function ensureGoBuild(
       patches.length > 0 && opts.patches !== undefined
         ? await stagePatched(ctx, opts.moduleDir, opts.patches, patches, sources)
         : opts.moduleDir;
-    await runLongTool("go", ["build", "-o", staging, opts.pkg], {
+    const go = ["go", "build", "-o", staging, opts.pkg];
+    const [command = "go", ...args] = ctx.lowPriority ? ["nice", "-n", "19", ...go] : go;
+    await runLongTool(command, args, {
       cwd,
       what: `go build of ${opts.name}${cwd === opts.moduleDir ? "" : ` (patched, in ${cwd})`}`,
       source: "the Go module proxy",

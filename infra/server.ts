@@ -12,6 +12,8 @@ export interface ServerContext {
   logFile: string;
   /** Progress output for long steps (downloads, builds). */
   say: (line: string) => void;
+  /** Builds run at the lowest CPU priority (`nice -n 19`), behind what already serves. */
+  lowPriority?: boolean;
 }
 
 export interface PortUse {

@@ -22,7 +22,10 @@ export interface Row {
   address: string;
   pid?: number;
   state: string;
+  /** How long its start took (until it answered). */
   seconds?: number;
+  /** How long its build, download or install took (near 0 when cached). */
+  provisionSeconds?: number;
 }
 
 function select(names: string[]): Server[] {
@@ -65,10 +68,16 @@ async function waitReady(server: Server, ctx: ServerContext, pid: number): Promi
   }
 }
 
-async function bringUp(server: Server, ctx: ServerContext): Promise<Row> {
+/** Starts `server` once `ready` (its dependencies) and `provisioned` (its build or download) are done. */
+async function bringUp(
+  server: Server,
+  ctx: ServerContext,
+  ready: Promise<unknown>,
+  provisioned: Promise<number>,
+): Promise<Row> {
   const base = { name: server.name, address: server.address(ctx.config) };
-  await server.provision(ctx);
-  // The row's time is the start's own; builds and downloads report their own times.
+  const [, provisionSeconds] = await Promise.all([ready, provisioned]);
+  // The row's time is the start's own; the build's or download's is provisionSeconds.
   const started = Date.now();
   let pid = runningPid(ctx.pidFile, server.marker(ctx));
   let state = "already up";
@@ -95,7 +104,26 @@ async function bringUp(server: Server, ctx: ServerContext): Promise<Row> {
   }
   await waitReady(server, ctx, pid);
   await server.afterReady?.(ctx);
-  return { ...base, version: server.version(ctx), pid, state, seconds: (Date.now() - started) / 1000 };
+  return {
+    ...base,
+    version: server.version(ctx),
+    pid,
+    state,
+    seconds: (Date.now() - started) / 1000,
+    provisionSeconds,
+  };
+}
+
+/** Provisions `server` (builds, downloads, installs); resolves with the seconds it took. */
+async function provision(server: Server, ctx: ServerContext): Promise<number> {
+  const started = Date.now();
+  await server.provision(ctx);
+  return (Date.now() - started) / 1000;
+}
+
+export interface UpOptions {
+  /** Builds run at the lowest CPU priority (nice 19): what is up already keeps the cores. */
+  lowPriority?: boolean;
 }
 
 export async function up(
@@ -103,18 +131,21 @@ export async function up(
   names: string[],
   say: (line: string) => void,
   onReady: (row: Row) => void = () => {},
+  options: UpOptions = {},
 ): Promise<Row[]> {
   const release = await acquireLock(path.join(config.stateDir, "infra.lock"), { what: "infra lock", onWait: say });
   try {
     const servers = select(names);
     const done = new Map<string, Promise<Row>>();
     for (const server of servers) {
-      const ctx = serverContext(config, server.name, say);
+      const ctx = { ...serverContext(config, server.name, say), lowPriority: options.lowPriority === true };
       const deps = server.dependsOn.map((dep) => done.get(dep)).filter((p) => p !== undefined);
+      // Every build starts at once, not after its server's dependencies: FerretDB's build, which reads
+      // need, runs while PostgreSQL starts.
+      const provisioned = provision(server, ctx);
       done.set(
         server.name,
-        Promise.all(deps).then(async () => {
-          const row = await bringUp(server, ctx);
+        bringUp(server, ctx, Promise.all(deps), provisioned).then((row) => {
           onReady(row);
           return row;
         }),

@@ -1,10 +1,17 @@
 // `npm start`: brings up the local stack, then runs the writer, the reader and the gateway as child
 // processes with their output prefixed, and says where they are once each answers /readyz.
 // Ctrl-C stops the three services cleanly; the local stack keeps running (`npm run infra -- down`).
+//
+// Nothing a request needs waits for what it does not: the services start as soon as PostgreSQL,
+// Kafka, Redis and FerretDB answer; the trace store (Jaeger) comes up after them, its build at the
+// lowest CPU priority, and traces flow to it from then on (one line says so; spans before that are
+// dropped, nothing else is affected). It is not started at all when no trace goes to it. At the
+// end, where the time went: the bootstrap's steps, each server's build and start, the services.
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
-import { formatRow, up } from "#infra/stack.ts";
+import { formatRow, type Row, SERVERS, up } from "#infra/stack.ts";
+import { noLocalTraces } from "#infra/trace-store.ts";
 import { serviceArgs } from "#services/launch.ts";
 import { ConfigError, loadConfig } from "#shared/platform/config.ts";
 import { parseCommandLine } from "./command-line.ts";
@@ -31,17 +38,43 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`not ready after ${READY_TIMEOUT_MS / 1000} s (${url})`);
 }
 
+const TRACE_STORE = "jaeger";
+
+/** Where the time went, one line a step: the bootstrap's, each server's build and start, the services. */
+function breakdown(rows: Row[], services: number, total: number): string[] {
+  const steps = (() => {
+    try {
+      return JSON.parse(process.env.CQRS_BOOTSTRAP_STEPS ?? "[]") as { step: string; seconds: number }[];
+    } catch {
+      return [];
+    }
+  })();
+  const line = (what: string, seconds: number) => `  ${what.padEnd(28)} ${seconds.toFixed(1).padStart(6)} s`;
+  return [
+    `where the ${total.toFixed(1)} s to the first request went (the bootstrap's steps, then this script's):`,
+    ...steps.map((s) => line(s.step, s.seconds)),
+    ...rows.flatMap((row) => [
+      line(`${row.name}: build or download`, row.provisionSeconds ?? 0),
+      line(`${row.name}: start (${row.state})`, row.seconds ?? 0),
+    ]),
+    line("writer, reader, gateway", services),
+  ];
+}
+
 async function main(): Promise<number> {
   parseCommandLine("start", USAGE, {});
   const started = Date.now();
   const config = loadConfig();
-  say("bringing up the local stack");
-  await up(
+  const withoutTraceStore = noLocalTraces(config, process.env);
+  const first = SERVERS.map((server) => server.name).filter((name) => name !== TRACE_STORE);
+  say(`bringing up the local stack: ${first.join(", ")}, then the services, then ${TRACE_STORE}`);
+  const rows = await up(
     config,
-    [],
+    first,
     (line) => console.log(`[infra] ${line}`),
     (row) => console.log(formatRow(row)),
   );
+  const servicesStarted = Date.now();
 
   const children = new Map<string, ChildProcess>();
   let stopping = false;
@@ -67,7 +100,7 @@ async function main(): Promise<number> {
     reader: `http://127.0.0.1:${config.reader.httpPort}/readyz`,
     gateway: `http://127.0.0.1:${config.gateway.port}/readyz`,
   };
-  for (const name of SERVICES) {
+  const run = async (name: (typeof SERVICES)[number]) => {
     const child = spawn(process.execPath, serviceArgs(name), {
       cwd: root,
       env: { ...process.env, OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME ?? name },
@@ -84,13 +117,47 @@ async function main(): Promise<number> {
     });
     await waitReady(readyUrls[name], child);
     say(`${name} ready (${readyUrls[name].replace("/readyz", "")})`);
-  }
-  say(
-    `serving in ${((Date.now() - started) / 1000).toFixed(1)} s: gateway at http://${config.gateway.host}:${config.gateway.port}`,
-  );
+  };
+  // The tiers side by side; the gateway, whose readiness needs them, last.
+  await Promise.all([run("writer"), run("reader")]);
+  await run("gateway");
+  const total = (Date.now() - started) / 1000 + bootstrapSeconds();
+  say(`serving: gateway at http://${config.gateway.host}:${config.gateway.port}`);
+  for (const line of breakdown(rows, (Date.now() - servicesStarted) / 1000, total)) say(line);
   say(`try: curl -s http://${config.gateway.host}:${config.gateway.port}/api/v1/products`);
   say("Ctrl-C stops the services; `npm run infra -- down` stops the local stack");
+
+  if (withoutTraceStore !== undefined) {
+    say(`no local trace store: ${withoutTraceStore}, so no trace goes to ${TRACE_STORE}`);
+  } else {
+    up(
+      config,
+      [TRACE_STORE],
+      (line) => console.log(`[infra] ${line}`),
+      (row) => console.log(formatRow(row)),
+      { lowPriority: true },
+    ).then(
+      ([row]) =>
+        say(
+          `trace store up: traces flow to ${TRACE_STORE} from now on (${config.jaeger.queryUrl}; build ${(row?.provisionSeconds ?? 0).toFixed(1)} s, start ${(row?.seconds ?? 0).toFixed(1)} s)`,
+        ),
+      (error: unknown) =>
+        say(
+          `the trace store did not come up (${error instanceof Error ? error.message : String(error)}); the services run on without traces`,
+        ),
+    );
+  }
   return new Promise<number>(() => {});
+}
+
+/** The bootstrap's own seconds (packages, Node, npm ci), before this script started. */
+function bootstrapSeconds(): number {
+  try {
+    const steps = JSON.parse(process.env.CQRS_BOOTSTRAP_STEPS ?? "[]") as { seconds: number }[];
+    return steps.reduce((sum, step) => sum + step.seconds, 0);
+  } catch {
+    return 0;
+  }
 }
 
 main().catch((error: unknown) => {
