@@ -146,7 +146,9 @@ describe("compose.yaml", () => {
       const svc = service(p, name);
       assert.equal(svc.image, image, `${name} image`);
       assert.equal(svc.build, undefined, `${name} is an image, not a build`);
-      assert.match(image, /:v?\d+\.\d+\.\d+$/, `${name} is pinned to a version, not a floating tag`);
+      // A release, not a floating tag: PostgreSQL numbers its releases major.minor (15.14), the others x.y.z.
+      assert.match(image, /:v?\d+\.\d+(\.\d+)?$/, `${name} is pinned to a version, not a floating tag`);
+      assert.doesNotMatch(image, /:(latest|\d+)$/, `${name} is pinned to a version, not a floating tag`);
     }
     const [localMajor] = KAFKA_VERSION.split(".");
     assert.equal(localMajor, "4", "the local stack runs Kafka 4.x");

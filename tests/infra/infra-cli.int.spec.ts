@@ -175,7 +175,8 @@ describe("npm run infra on a throwaway PostgreSQL and Redis", () => {
 
   after(async () => {
     try {
-      if (stateDir !== "") await cli(["down", ...SERVERS]);
+      // Only once the environment points at the throwaway folder: without it, `down` would stop the shared stack.
+      if (env.CQRS_STATE_DIR === stateDir && stateDir !== "") await cli(["down", ...SERVERS]);
     } finally {
       // Last resort: whatever of ours is still running is killed.
       const leftovers = [...pids].filter(alive);
