@@ -41,14 +41,16 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
 const TRACE_STORE = "jaeger";
 
 /** Where the time went, one line a step: the bootstrap's, each server's build and start, the services. */
-function breakdown(rows: Row[], services: number, total: number): string[] {
-  const steps = (() => {
-    try {
-      return JSON.parse(process.env.CQRS_BOOTSTRAP_STEPS ?? "[]") as { step: string; seconds: number }[];
-    } catch {
-      return [];
-    }
-  })();
+/** The bootstrap's steps and their seconds (packages, Node, npm ci), before this script started. */
+function bootstrapSteps(): { step: string; seconds: number }[] {
+  try {
+    return JSON.parse(process.env.CQRS_BOOTSTRAP_STEPS ?? "[]") as { step: string; seconds: number }[];
+  } catch {
+    return [];
+  }
+}
+
+function breakdown(steps: { step: string; seconds: number }[], rows: Row[], services: number, total: number): string[] {
   const line = (what: string, seconds: number) => `  ${what.padEnd(28)} ${seconds.toFixed(1).padStart(6)} s`;
   return [
     `where the ${total.toFixed(1)} s to the first request went (the bootstrap's steps, then this script's):`,
@@ -121,9 +123,10 @@ async function main(): Promise<number> {
   // The tiers side by side; the gateway, whose readiness needs them, last.
   await Promise.all([run("writer"), run("reader")]);
   await run("gateway");
-  const total = (Date.now() - started) / 1000 + bootstrapSeconds();
+  const steps = bootstrapSteps();
+  const total = (Date.now() - started) / 1000 + steps.reduce((sum, step) => sum + step.seconds, 0);
   say(`serving: gateway at http://${config.gateway.host}:${config.gateway.port}`);
-  for (const line of breakdown(rows, (Date.now() - servicesStarted) / 1000, total)) say(line);
+  for (const line of breakdown(steps, rows, (Date.now() - servicesStarted) / 1000, total)) say(line);
   say(`try: curl -s http://${config.gateway.host}:${config.gateway.port}/api/v1/products`);
   say("Ctrl-C stops the services; `npm run infra -- down` stops the local stack");
 
@@ -148,16 +151,6 @@ async function main(): Promise<number> {
     );
   }
   return new Promise<number>(() => {});
-}
-
-/** The bootstrap's own seconds (packages, Node, npm ci), before this script started. */
-function bootstrapSeconds(): number {
-  try {
-    const steps = JSON.parse(process.env.CQRS_BOOTSTRAP_STEPS ?? "[]") as { seconds: number }[];
-    return steps.reduce((sum, step) => sum + step.seconds, 0);
-  } catch {
-    return 0;
-  }
 }
 
 main().catch((error: unknown) => {
