@@ -1,13 +1,14 @@
 // `npm ci` the way the bootstrap runs it: against the lock file, with install scripts only for the
 // packages `allowScripts` in package.json lets run (npm 11 reads the same field, so far only to
-// warn), the Kafka client's native addon from the user cache when it was built before, and the
-// size of what was installed. Skipped when package.json, the lock file and Node are as last time.
+// warn), the Kafka client's native addon from the user cache when it was built before, the files
+// nothing here loads removed (install-trim.mjs), and the size of what is left. Skipped when package.json, the lock file and Node are as last time.
 //
 // Plain JavaScript: it runs on whatever Node the machine has, like the bootstrap that calls it.
 import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { trimInstall } from "./install-trim.mjs";
 import { ensureKafkaAddon, KAFKA_PACKAGE } from "./kafka-addon.mjs";
 import { NODE_VERSION } from "./node-version.mjs";
 
@@ -47,6 +48,8 @@ export function ensureDependencies({ root, cacheDir, nodeBin, env, run, say }) {
   if (allowed.includes(KAFKA_PACKAGE)) {
     ensureKafkaAddon({ root, cacheDir, nodeBin, env, run, say });
   }
+  const trimmed = trimInstall(path.join(root, "node_modules"));
+  say(`removed ${(trimmed / 2 ** 20).toFixed(0)} MB that nothing here loads (infra/install-trim.mjs says what)`);
   fs.writeFileSync(stampFile, stamp);
   const size = directoryMiB(path.join(root, "node_modules"));
   say(

@@ -4,8 +4,9 @@
 // the two cores, and 264 MB of objects and archives left in node_modules. The bootstrap installs
 // with `--ignore-scripts`, then restores the addon from the user cache, keyed by the package's
 // version, the Node ABI, the platform and the linking; only on a miss does it build (and keep the
-// result for the next clone). Either way the build's intermediate files are removed and the
-// sources kept, so `npm rebuild @confluentinc/kafka-javascript` still builds it afresh.
+// result for the next clone). Either way the build's intermediate files and the libraries' debug
+// symbols are removed and the sources kept, so `npm rebuild @confluentinc/kafka-javascript` still
+// builds it afresh.
 //
 // Plain JavaScript: it runs on whatever Node the machine has, like the bootstrap that calls it.
 import { spawnSync } from "node:child_process";
@@ -61,6 +62,21 @@ export function pruneIntermediates(packageDir) {
   return freed;
 }
 
+/**
+ * Strips the debug symbols of the libraries the binding loads (librdkafka: 13 → 3 MB), when binutils'
+ * `strip` is there (the build needs a compiler, so it usually is); returns the bytes freed.
+ */
+export function stripLibraries(packageDir) {
+  let freed = 0;
+  for (const file of ADDON_FILES) {
+    const full = path.join(packageDir, file);
+    const before = fs.statSync(full).size;
+    const result = spawnSync("strip", ["--strip-unneeded", full], { encoding: "utf8" });
+    if (result.status === 0) freed += before - fs.statSync(full).size;
+  }
+  return freed;
+}
+
 /** The libc the running system uses (the addon links against it). */
 function libcOf() {
   const header = process.report?.getReport?.().header;
@@ -98,6 +114,7 @@ export function ensureKafkaAddon({ root, cacheDir, nodeBin, env, run, say }) {
       fs.mkdirSync(path.dirname(path.join(packageDir, file)), { recursive: true });
       fs.copyFileSync(path.join(cached, file), path.join(packageDir, file));
     }
+    stripLibraries(packageDir);
     if (loads(nodeBin, root, env)) {
       say(`Kafka client: native addon ${key} from the cache (${cached})`);
       return;
@@ -111,9 +128,9 @@ export function ensureKafkaAddon({ root, cacheDir, nodeBin, env, run, say }) {
     // From source, always: a prebuilt download would link differently from what the key says.
     env: { ...env, npm_config_build_from_source: KAFKA_PACKAGE },
   });
-  const freed = pruneIntermediates(packageDir);
+  const freed = pruneIntermediates(packageDir) + stripLibraries(packageDir);
   say(
-    `Kafka client: built in ${((Date.now() - started) / 1000).toFixed(0)} s; ${(freed / 2 ** 20).toFixed(0)} MB of intermediate files removed`,
+    `Kafka client: built in ${((Date.now() - started) / 1000).toFixed(0)} s; ${(freed / 2 ** 20).toFixed(0)} MB of intermediate files and debug symbols removed`,
   );
   // Written aside, then renamed: a concurrent or interrupted bootstrap never sees half a cache entry.
   const staging = `${cached}.${process.pid}.tmp`;

@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
+import { spawnSync } from "node:child_process";
 import { allowedScripts } from "#infra/dependencies.mjs";
+import { isUnused } from "#infra/install-trim.mjs";
 import { ADDON_FILES, addonKey, isIntermediate, KAFKA_PACKAGE } from "#infra/kafka-addon.mjs";
 import { NODE_VERSION } from "#infra/node-version.mjs";
 
@@ -106,5 +108,41 @@ describe("the Kafka client's addon", () => {
     ];
     for (const file of intermediate) assert.equal(isIntermediate(file), true, file);
     for (const file of kept) assert.equal(isIntermediate(file), false, file);
+  });
+});
+
+describe("the trimmed install", () => {
+  const host = { platform: "linux", arch: "x64", libc: "gnu" };
+
+  test("takes buf's protoc plugins, other platforms' addons and source maps, never what runs", () => {
+    const unused = [
+      "@bufbuild/buf-linux-x64/bin/protoc-gen-buf-lint",
+      "@bufbuild/buf-linux-x64/bin/protoc-gen-buf-breaking",
+      "dprint-node/dprint-node.darwin-arm64.node",
+      "dprint-node/dprint-node.linux-x64-musl.node",
+      "dprint-node/dprint-node.linux-arm64-gnu.node",
+      "dprint-node/dprint-node.win32-x64-msvc.node",
+      "swagger-ui-dist/swagger-ui-bundle.js.map",
+      "drizzle-orm/index.d.ts.map",
+      "a/node_modules/@bufbuild/buf-linux-x64/bin/protoc-gen-buf-lint",
+    ];
+    const kept = [
+      "@bufbuild/buf-linux-x64/bin/buf",
+      "dprint-node/dprint-node.linux-x64-gnu.node",
+      "dprint-node/index.js",
+      "swagger-ui-dist/swagger-ui-bundle.js",
+      `@confluentinc/kafka-javascript/${ADDON_FILES[0]}`,
+      "some-package/data.map",
+      "typescript/lib/lib.d.ts",
+    ];
+    for (const file of unused) assert.equal(isUnused(file, host), true, file);
+    for (const file of kept) assert.equal(isUnused(file, host), false, file);
+    assert.equal(isUnused("dprint-node/dprint-node.linux-x64-musl.node", { ...host, libc: "musl" }), false);
+  });
+
+  test("node_modules is at most half of the 706 MB it was before the trim", () => {
+    const du = spawnSync("du", ["-sk", path.join(root, "node_modules")], { encoding: "utf8" });
+    const mib = Number(du.stdout.split(/\s/)[0]) / 1024;
+    assert.ok(mib > 100 && mib <= 353, `node_modules is ${mib.toFixed(0)} MB`);
   });
 });
