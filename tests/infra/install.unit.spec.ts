@@ -2,10 +2,10 @@
 // the packages that must run them, and the Kafka client's addon cached under a key that changes
 // with everything the built files depend on.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { spawnSync } from "node:child_process";
 import { allowedScripts } from "#infra/dependencies.mjs";
 import { isUnused } from "#infra/install-trim.mjs";
 import { ADDON_FILES, addonKey, isIntermediate, KAFKA_PACKAGE } from "#infra/kafka-addon.mjs";
