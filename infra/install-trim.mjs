@@ -6,7 +6,7 @@
 // - prebuilt native addons for other platforms, in packages that ship one file per platform
 //   (ts-proto's formatter, dprint-node: 20 MB);
 // - the dependencies' source maps: nothing maps a dependency's frames back to its own sources (our
-//   bundle's map covers our code), and the docs page works without swagger-ui's (36 MB);
+//   bundle's map covers our code); swagger-ui's stay, the docs page serves them (29 MB);
 // - the debug symbols of the Kafka client's librdkafka (kafka-addon.mjs strips them: 12 MB).
 //
 // Plain JavaScript: it runs on whatever Node the machine has, like the bootstrap that calls it.
@@ -25,6 +25,9 @@ export const UNUSED_BINARIES = [
   "@bufbuild/buf-darwin-x64/bin/protoc-gen-buf-lint",
 ];
 
+/** Packages whose source maps the project serves (the gateway's docs page: services/gateway/docs.ts). */
+const SERVED_MAPS = ["swagger-ui-dist/"];
+
 const PLATFORM_ADDON =
   /\.(darwin|linux|win32|freebsd|android|openbsd|sunos)-(x64|arm64|arm|ia32|riscv64|s390x|ppc64|loong64)(?:-(gnu|musl|msvc|gnueabihf|musleabihf))?\.node$/;
 
@@ -36,7 +39,7 @@ export function isUnused(relative, host) {
   const file = relative.split(path.sep).join("/");
   if (UNUSED_BINARIES.includes(file) || UNUSED_BINARIES.some((unused) => file.endsWith(`/node_modules/${unused}`)))
     return true;
-  if (/\.(js|mjs|cjs|ts|mts|cts|css)\.map$/.test(file)) return true;
+  if (/\.(js|mjs|cjs|ts|mts|cts|css)\.map$/.test(file)) return !SERVED_MAPS.some((dir) => file.startsWith(dir));
   const addon = PLATFORM_ADDON.exec(path.basename(file));
   if (addon) {
     const [, platform, arch, abi] = addon;

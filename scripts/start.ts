@@ -1,13 +1,15 @@
 // `npm start`: brings up the local stack, then runs the writer, the reader and the gateway as child
 // processes with their output prefixed, and says where they are once each answers /readyz.
 // Ctrl-C stops the three services cleanly; the local stack keeps running (`npm run infra -- down`).
+// A service that crashes is started again with a backoff (supervisor.ts), and given up on after
+// five crashes in a row.
 //
 // Nothing a request needs waits for what it does not: the services start as soon as PostgreSQL,
 // Kafka, Redis and FerretDB answer; the trace store (Jaeger) comes up after them, its build at the
 // lowest CPU priority, and traces flow to it from then on (one line says so; spans before that are
 // dropped, nothing else is affected). It is not started at all when no trace goes to it. At the
 // end, where the time went: the bootstrap's steps, each server's build and start, the services.
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
 import { formatRow, type Row, SERVERS, up } from "#infra/stack.ts";
@@ -15,6 +17,7 @@ import { noLocalTraces } from "#infra/trace-store.ts";
 import { serviceArgs } from "#services/launch.ts";
 import { ConfigError, loadConfig } from "#shared/platform/config.ts";
 import { parseCommandLine } from "./command-line.ts";
+import { type Supervised, supervise } from "./supervisor.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const say = (line: string) => console.log(`[start] ${line}`);
@@ -24,10 +27,10 @@ const READY_TIMEOUT_MS = 120_000;
 const USAGE = `usage: npm start    bring up the local stack, then run the writer, the reader and the gateway until Ctrl-C
                     (the stack keeps running: npm run infra -- down stops it)`;
 
-async function waitReady(url: string, child: ChildProcess): Promise<void> {
+async function waitReady(url: string, service: Supervised): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} before it was ready`);
+    if (service.gaveUp()) throw new Error("it kept exiting before it was ready");
     const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
       (response) => response.ok,
       () => false,
@@ -78,20 +81,9 @@ async function main(): Promise<number> {
   );
   const servicesStarted = Date.now();
 
-  const children = new Map<string, ChildProcess>();
-  let stopping = false;
+  const children = new Map<string, Supervised>();
   const stopAll = async (signal: NodeJS.Signals) => {
-    stopping = true;
-    await Promise.all(
-      [...children.values()].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once("exit", () => resolve());
-            child.kill(signal);
-          }),
-      ),
-    );
+    await Promise.all([...children.values()].map((service) => service.stop(signal)));
   };
   // Ctrl-C reaches the children through the terminal; a SIGTERM to us alone is passed on.
   process.on("SIGINT", () => void stopAll("SIGINT").then(() => process.exit(0)));
@@ -103,21 +95,25 @@ async function main(): Promise<number> {
     gateway: `http://127.0.0.1:${config.gateway.port}/readyz`,
   };
   const run = async (name: (typeof SERVICES)[number]) => {
-    const child = spawn(process.execPath, serviceArgs(name), {
-      cwd: root,
-      env: { ...process.env, OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME ?? name },
-      stdio: ["ignore", "pipe", "pipe"],
+    const start = () => {
+      const child = spawn(process.execPath, serviceArgs(name), {
+        cwd: root,
+        env: { ...process.env, OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME ?? name },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      for (const stream of [child.stdout, child.stderr]) {
+        readline.createInterface({ input: stream }).on("line", (line) => console.log(`[${name}] ${line}`));
+      }
+      return child;
+    };
+    const service = supervise({
+      name,
+      start,
+      say,
+      onGiveUp: () => void stopAll("SIGTERM").then(() => process.exit(1)),
     });
-    children.set(name, child);
-    for (const stream of [child.stdout, child.stderr]) {
-      readline.createInterface({ input: stream }).on("line", (line) => console.log(`[${name}] ${line}`));
-    }
-    child.on("exit", (code, signal) => {
-      if (stopping) return;
-      say(`${name} exited (${signal ?? `code ${code}`}); stopping the others`);
-      void stopAll("SIGTERM").then(() => process.exit(1));
-    });
-    await waitReady(readyUrls[name], child);
+    children.set(name, service);
+    await waitReady(readyUrls[name], service);
     say(`${name} ready (${readyUrls[name].replace("/readyz", "")})`);
   };
   // The tiers side by side; the gateway, whose readiness needs them, last.

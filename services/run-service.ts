@@ -1,12 +1,29 @@
-// Runs one service as a process: load config, start, stop cleanly on SIGINT/SIGTERM.
+// Runs one service as a process: load config, start, and stop cleanly on SIGINT/SIGTERM: /readyz
+// turns 503 at once, the service drains what it has in flight (HTTP and gRPC calls, consumed
+// messages, the relay and the producer) and closes its pools, then telemetry flushes its last spans
+// and metrics, all within SHUTDOWN_TIMEOUT_MS (10 s by default), and the process exits 0.
+// An uncaught exception or unhandled rejection is logged as one line, with its stack and causes,
+// and the process exits 1 (npm start restarts it).
 import { type Config, ConfigError, loadConfig } from "#shared/platform/config.ts";
+import { markStopping } from "#shared/platform/health.ts";
 import { createLog, type Log } from "#shared/platform/log.ts";
+import { telemetry } from "#shared/platform/telemetry/setup.ts";
+
+function exitOnCrash(log: Log): void {
+  const crash = (what: string) => (error: unknown) => {
+    log({ level: "fatal", msg: `${what}; exiting`, err: error });
+    process.exit(1);
+  };
+  process.on("uncaughtException", crash("uncaught exception"));
+  process.on("unhandledRejection", crash("unhandled rejection"));
+}
 
 export function runService(
   name: string,
   start: (config: Config, log: Log) => Promise<{ stop(): Promise<void> }>,
 ): void {
   const log = createLog(name);
+  exitOnCrash(log);
   let config: Config;
   try {
     config = loadConfig();
@@ -17,38 +34,40 @@ export function runService(
     }
     throw error;
   }
+  const boundMs = config.shutdownTimeoutMs;
   start(config, log).then(
     (service) => {
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
-        log({ msg: `${signal}: stopping` });
+        markStopping();
+        const began = performance.now();
+        log({ msg: `${signal}: stopping (within ${boundMs / 1000} s)` });
         const force = setTimeout(() => {
-          log({ level: "error", msg: "did not stop within 10 s; exiting" });
+          log({ level: "error", msg: `did not stop within ${boundMs / 1000} s; exiting` });
           process.exit(1);
-        }, 10_000);
+        }, boundMs);
         force.unref();
-        service.stop().then(
-          () => {
-            log({ msg: "stopped" });
-            process.exit(0);
-          },
-          (error: unknown) => {
-            log({ level: "error", msg: "error while stopping", err: String(error) });
-            process.exit(1);
-          },
-        );
+        service
+          .stop()
+          .then(() => telemetry()?.shutdown())
+          .then(
+            () => {
+              log({ msg: "stopped", duration_ms: Math.round(performance.now() - began) });
+              process.exit(0);
+            },
+            (error: unknown) => {
+              log({ level: "error", msg: "error while stopping", err: error });
+              process.exit(1);
+            },
+          );
       };
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGTERM", () => stop("SIGTERM"));
     },
     (error: unknown) => {
-      log({
-        level: "error",
-        msg: `${name} failed to start`,
-        err: error instanceof Error ? error.message : String(error),
-      });
+      log({ level: "error", msg: `${name} failed to start`, err: error });
       process.exit(1);
     },
   );

@@ -82,7 +82,7 @@ export async function startWriter(config: Config, log: Log): Promise<Writer> {
   for (const handler of writerHandlers) handler.serve(server, deps, log, keys);
   const sweep = setInterval(() => {
     deleteExpiredKeys(deps.db, deps.clock()).catch((error: unknown) =>
-      log({ level: "warn", msg: "could not delete expired idempotency keys", err: String(error) }),
+      log({ level: "warn", msg: "could not delete expired idempotency keys", err: error }),
     );
   }, 3_600_000);
   sweep.unref();

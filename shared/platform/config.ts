@@ -86,6 +86,8 @@ export function loadConfig(env: Env = process.env) {
       queryUrl: text(env, "JAEGER_QUERY_URL", `http://127.0.0.1:${queryPort}`),
     },
     otlpEndpoint: text(env, "OTEL_EXPORTER_OTLP_ENDPOINT", `http://127.0.0.1:${otlpHttpPort}`),
+    /** How long a service may take to stop on SIGTERM (drain, flush, close) before it exits anyway. */
+    shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 100, 600_000),
     gateway: {
       host: text(env, "GATEWAY_HOST", "127.0.0.1"),
       port: listenPort(env, "GATEWAY_PORT", 8080),

@@ -1,18 +1,21 @@
 // Structured logs: one JSON object per line on stdout (pino), each carrying the trace_id and span_id
-// of the span it was written under, so a log line leads to its trace and back.
+// of the span it was written under, so a log line leads to its trace and back. An error is logged as
+// the error itself under `err` (never String(error)): its stack and causes come with it.
 import { trace } from "@opentelemetry/api";
 import pino from "pino";
 
 export type Log = (entry: Record<string, unknown>) => void;
 
-type Level = "debug" | "info" | "warn" | "error";
-const LEVELS = new Set<string>(["debug", "info", "warn", "error"]);
+type Level = "debug" | "info" | "warn" | "error" | "fatal";
+const LEVELS = new Set<string>(["debug", "info", "warn", "error", "fatal"]);
 
 export function createLog(service: string, write?: (line: string) => void): Log {
   const logger = pino(
     {
       base: { service },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // An error under `err` keeps its type, message, stack and its chain of causes.
+      serializers: { err: pino.stdSerializers.errWithCause },
       formatters: { level: (label) => ({ level: label }) },
       mixin() {
         const context = trace.getActiveSpan()?.spanContext();

@@ -55,12 +55,12 @@ export async function connectCache(opts: {
   let lastError = 0;
   client.on("error", (error: unknown) => {
     // A reconnecting client reports every failed attempt; one line every 10 s is enough.
-    if (Date.now() - lastError > 10_000) opts.log({ level: "warn", msg: "redis unavailable", err: String(error) });
+    if (Date.now() - lastError > 10_000) opts.log({ level: "warn", msg: "redis unavailable", err: error });
     lastError = Date.now();
   });
   await client
     .connect()
-    .catch((error: unknown) => opts.log({ level: "warn", msg: "redis not reachable at start", err: String(error) }));
+    .catch((error: unknown) => opts.log({ level: "warn", msg: "redis not reachable at start", err: error }));
   const key = (kind: string, id: string) => `${opts.keyPrefix}${kind}:${id}`;
 
   /** Invalidations Redis did not take, by key: the newest version each must record. */
@@ -88,7 +88,7 @@ export async function connectCache(opts: {
       }
       opts.log({ msg: "redis back; replayed the invalidations it missed" });
     } catch (error) {
-      opts.log({ level: "warn", msg: "could not replay invalidations yet", err: String(error) });
+      opts.log({ level: "warn", msg: "could not replay invalidations yet", err: error });
     }
   }
   client.on("ready", () => {
@@ -100,7 +100,7 @@ export async function connectCache(opts: {
     try {
       return await op();
     } catch (error) {
-      opts.log({ level: "warn", msg: "redis call failed", err: String(error) });
+      opts.log({ level: "warn", msg: "redis call failed", err: error });
       return fallback;
     }
   }
@@ -147,7 +147,7 @@ export async function connectCache(opts: {
           opts.log({
             level: "warn",
             msg: "redis missed invalidations; they are replayed when it is back",
-            err: String(error),
+            err: error,
           });
           lastMissed = Date.now();
         }

@@ -213,7 +213,7 @@ export async function startProjections(opts: {
             partition: batch.partition,
             offsets: `${batch.messages[0]?.offset}..${last.offset}`,
             wait,
-            err: String(error),
+            err: error,
           });
           await new Promise((resolve) => setTimeout(resolve, wait));
         }

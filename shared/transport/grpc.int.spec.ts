@@ -9,6 +9,7 @@ import postgres from "postgres";
 import * as v from "valibot";
 import { freePort } from "#tests/support/system.ts";
 import { DomainError, notFound } from "../platform/errors.ts";
+import { createLog } from "../platform/log.ts";
 import { callUnary, connectClient, listen, serveUnary, type UnaryMethod } from "./grpc.ts";
 import { problemFor, problemResponse } from "./problem.ts";
 
@@ -30,7 +31,8 @@ before(async () => {
   // Nothing listens here: exactly what a stopped database looks like to a driver.
   closedPort = await freePort();
   server = new grpc.Server();
-  const log = (entry: Record<string, unknown>) => lines.push(entry);
+  // The service's own log, its lines parsed back: what an operator reads.
+  const log = createLog("test", (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
   serveUnary(
     server,
     json("/t.T/Postgres"),
@@ -106,7 +108,10 @@ test("a bug is internal, with no internals in the answer, and logged as an error
   assert.doesNotMatch(error.message, /JSON/);
   const line = lines.find((l) => l.rpc === "/t.T/Bug");
   assert.equal(line?.level, "error");
-  assert.match(String(line?.err), /SyntaxError/);
+  // The error itself, not its text: its type, message and the stack that leads to the bug.
+  const err = line?.err as { type?: string; message?: string; stack?: string } | undefined;
+  assert.equal(err?.type, "SyntaxError");
+  assert.match(err?.stack ?? "", /SyntaxError[\s\S]*\n\s+at /);
 });
 
 test("domain errors keep their code; every call logs one info-or-worse line with its duration", async () => {

@@ -48,8 +48,12 @@ export function serveUnary<Req, Res>(
   const handler: grpc.handleUnaryCall<Req, Res> = (call, callback) => {
     const started = performance.now();
     const span = startServerSpan(method.path, call.metadata);
-    /** Ends the span, records the call's duration and logs its one line (`failure` says why it failed). */
-    const finish = (code: grpc.status, failure?: { level: "warn" | "error"; err: string }) => {
+    /**
+     * Ends the span, records the call's duration and logs its one line (`failure` says why it failed:
+     * a dependency's error in one line, a bug as the error itself, with its stack and causes).
+     */
+    const finish = (code: grpc.status, failure?: { level: "warn" | "error"; error: unknown }) => {
+      const description = failure ? describeError(failure.error) : undefined;
       const seconds = (performance.now() - started) / 1000;
       appMetrics().rpcServerDuration.record(seconds, rpcMetricAttributes(method.path, code));
       log({
@@ -58,9 +62,9 @@ export function serveUnary<Req, Res>(
         rpc: method.path,
         code: grpc.status[code],
         duration_ms: Math.round(seconds * 10_000) / 10,
-        ...(failure ? { err: failure.err } : {}),
+        ...(failure ? { err: failure.level === "error" ? failure.error : description } : {}),
       });
-      span.end(code, failure?.err);
+      span.end(code, description);
     };
     // The log line is written in the span's context too, so it carries the trace id.
     context.with(span.context, () =>
@@ -76,13 +80,10 @@ export function serveUnary<Req, Res>(
             if (failure) {
               const serviceError = toServiceError(failure);
               const downstream = failure.code === "unavailable" && !(error instanceof DomainError);
-              finish(
-                serviceError.code ?? grpc.status.UNKNOWN,
-                downstream ? { level: "warn", err: describeError(error) } : undefined,
-              );
+              finish(serviceError.code ?? grpc.status.UNKNOWN, downstream ? { level: "warn", error } : undefined);
               return callback(serviceError);
             }
-            finish(grpc.status.INTERNAL, { level: "error", err: describeError(error) });
+            finish(grpc.status.INTERNAL, { level: "error", error });
             callback({ code: grpc.status.INTERNAL, details: "internal error" });
           },
         ),

@@ -67,7 +67,7 @@ export function errorHandler(log: (entry: Record<string, unknown>) => void) {
         detail: error.message || `HTTP ${status}`,
       });
     }
-    log({ level: "error", msg: "unhandled error", path: c.req.path, err: String(error), stack: error.stack });
+    log({ level: "error", msg: "unhandled error", path: c.req.path, err: error });
     return problemResponse(problemFor(new DomainError("internal", "internal error")));
   };
 }

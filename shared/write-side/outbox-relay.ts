@@ -104,7 +104,7 @@ export async function startRelay(opts: {
     }
     running = drainAll()
       .catch((error: unknown) => {
-        log({ level: "warn", msg: "outbox relay could not publish; will retry", err: String(error) });
+        log({ level: "warn", msg: "outbox relay could not publish; will retry", err: error });
         return 0;
       })
       .finally(() => {

@@ -122,8 +122,8 @@ describe("the trimmed install", () => {
       "dprint-node/dprint-node.linux-x64-musl.node",
       "dprint-node/dprint-node.linux-arm64-gnu.node",
       "dprint-node/dprint-node.win32-x64-msvc.node",
-      "swagger-ui-dist/swagger-ui-bundle.js.map",
       "drizzle-orm/index.d.ts.map",
+      "chart.js/dist/chart.umd.js.map",
       "a/node_modules/@bufbuild/buf-linux-x64/bin/protoc-gen-buf-lint",
     ];
     const kept = [
@@ -131,6 +131,8 @@ describe("the trimmed install", () => {
       "dprint-node/dprint-node.linux-x64-gnu.node",
       "dprint-node/index.js",
       "swagger-ui-dist/swagger-ui-bundle.js",
+      "swagger-ui-dist/swagger-ui-bundle.js.map",
+      "swagger-ui-dist/swagger-ui.css.map",
       `@confluentinc/kafka-javascript/${ADDON_FILES[0]}`,
       "some-package/data.map",
       "typescript/lib/lib.d.ts",
