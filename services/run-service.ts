@@ -67,6 +67,11 @@ export function runService(
       process.on("SIGTERM", () => stop("SIGTERM"));
     },
     (error: unknown) => {
+      // A configuration error found while starting (e.g. a malformed address) is one line too.
+      if (error instanceof ConfigError) {
+        console.error(`${name}: ${error.message}`);
+        process.exit(2);
+      }
       log({ level: "error", msg: `${name} failed to start`, err: error });
       process.exit(1);
     },

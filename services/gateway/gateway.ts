@@ -158,7 +158,10 @@ export interface Gateway {
 }
 
 export async function startGateway(config: Config, log: Log): Promise<Gateway> {
-  const clients = { writer: connectClient(config.writer.address), reader: connectClient(config.reader.address) };
+  const clients = {
+    writer: connectClient(config.writer.address, "WRITER_ADDRESS"),
+    reader: connectClient(config.reader.address, "READER_ADDRESS"),
+  };
   const app = gatewayApp(clients, config.gateway.grpcDeadlineMs, log);
   const http = await serveHttp(app, config.gateway.host, config.gateway.port);
   const url = `http://${config.gateway.host}:${http.port}`;

@@ -4,6 +4,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { context } from "@opentelemetry/api";
 import type * as v from "valibot";
+import { ConfigError } from "../platform/config.ts";
 import { describeError, isDependencyDown } from "../platform/dependency-errors.ts";
 import { DomainError, unavailable } from "../platform/errors.ts";
 import type { Log } from "../platform/log.ts";
@@ -125,11 +126,36 @@ export function callUnary<Req, Res>(
 }
 
 /** A plaintext client for the tier at `address` (tiers talk on a private network). */
-export function connectClient(address: string): grpc.Client {
-  return new grpc.Client(address, grpc.credentials.createInsecure(), {
+export function connectClient(address: string, variable = "address"): grpc.Client {
+  return new grpc.Client(grpcTarget(address, variable), grpc.credentials.createInsecure(), {
     "grpc.keepalive_time_ms": 30_000,
     "grpc.enable_retries": 1,
+    // Every address the target resolves to, in turn; one that stops answering is skipped until it
+    // answers again (grpc-js's round_robin), so a tier's replica can die without failing new calls.
+    "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
   });
+}
+
+const IPV4_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/;
+const IPV6_ADDRESS = /^\[[0-9a-fA-F:.]+\]:\d{1,5}$/;
+
+/**
+ * The grpc-js target of WRITER_ADDRESS or READER_ADDRESS: one `host:port` (a DNS name resolves to
+ * all its records, e.g. compose's replicas of one service), or several `ip:port` separated by commas
+ * (e.g. two local replicas), which grpc-js takes as one `ipv4:` or `ipv6:` list.
+ */
+export function grpcTarget(address: string, variable = "address"): string {
+  const parts = address
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  if (parts.length === 0) throw new ConfigError(`${variable} is empty`);
+  if (parts.length === 1) return parts[0] as string;
+  if (parts.every((part) => IPV4_ADDRESS.test(part))) return `ipv4:${parts.join(",")}`;
+  if (parts.every((part) => IPV6_ADDRESS.test(part))) return `ipv6:${parts.join(",")}`;
+  throw new ConfigError(
+    `${variable}=${address}: several addresses must all be IPv4 ip:port or all [IPv6]:port (a DNS name with several records is balanced as one address)`,
+  );
 }
 
 /** Binds a gRPC server to host:port; resolves with the port actually bound (0 picks a free one). */
