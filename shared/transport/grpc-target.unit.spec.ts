@@ -16,10 +16,13 @@ test("several IPs are one ipv4: or ipv6: list, spaces and empty entries ignored"
 
 test("an empty list, names in a list, mixed families or a missing port are configuration errors", () => {
   for (const address of ["", " , ", "writer-1:1,writer-2:1", "127.0.0.1:1,[::1]:2", "127.0.0.1,127.0.0.2:1"]) {
-    assert.throws(() => grpcTarget(address, "WRITER_ADDRESS"), (error: unknown) => {
-      assert.ok(error instanceof ConfigError, String(error));
-      assert.match(error.message, /^WRITER_ADDRESS/);
-      return true;
-    });
+    assert.throws(
+      () => grpcTarget(address, "WRITER_ADDRESS"),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.match(error.message, /^WRITER_ADDRESS/);
+        return true;
+      },
+    );
   }
 });
