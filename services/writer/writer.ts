@@ -1,5 +1,6 @@
 // The writer's composition root: PostgreSQL (migrated at start), the outbox relay to Kafka, and the
 // command functions served over gRPC. Returns a handle that stops everything in order.
+import os from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
@@ -16,8 +17,9 @@ import { metricsRoutes } from "#shared/platform/telemetry/metrics.ts";
 import { listen } from "#shared/transport/grpc.ts";
 import * as schema from "#shared/write-side/db/schema.ts";
 import { deleteExpiredKeys, idempotency } from "#shared/write-side/idempotency.ts";
-import { startRelay } from "#shared/write-side/outbox-relay.ts";
+import { type Relay, startRelay } from "#shared/write-side/outbox-relay.ts";
 import { tracedSql } from "#shared/write-side/postgres-spans.ts";
+import { startRelayLease } from "#shared/write-side/relay-lease.ts";
 import type { WriterDeps } from "#shared/write-side/writer-deps.ts";
 
 /** Creates the database named in `url` if it does not exist (a fresh compose volume, a test run). */
@@ -67,13 +69,22 @@ export async function startWriter(config: Config, log: Log): Promise<Writer> {
 
   const kafka = kafkaClient(config.kafka.brokers, "writer");
   const producer = await connectProducer(kafka);
-  const relay = await startRelay({
+  let relay: Relay | undefined;
+  const lease = await startRelayLease({
+    url: config.postgres.url,
+    instance: `writer@${os.hostname()}:${process.pid}`,
+    leaseMs: config.writer.relayLeaseMs,
+    log,
+    onTaken: () => void relay?.drain(),
+  });
+  relay = await startRelay({
     sql,
     producer,
     kafka,
     topicPrefix: config.kafka.topicPrefix,
     partitions: config.kafka.partitions,
     pollMs: config.writer.relayPollMs,
+    isRelay: lease.held,
     log,
   });
 
@@ -111,6 +122,7 @@ export async function startWriter(config: Config, log: Log): Promise<Writer> {
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await http.close();
       await relay.stop();
+      await lease.stop();
       await producer.disconnect();
       await sql.end({ timeout: 5 });
     },

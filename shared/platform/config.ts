@@ -101,6 +101,8 @@ export function loadConfig(env: Env = process.env) {
       /** /healthz, /readyz (and later /metrics). */
       httpPort: listenPort(env, "WRITER_HTTP_PORT", 28081),
       relayPollMs: integer(env, "OUTBOX_POLL_MS", 2000, 10, 600_000),
+      /** How long a relay that stalls keeps the lease before another writer takes it (relay-lease.ts). */
+      relayLeaseMs: integer(env, "RELAY_LEASE_MS", 10_000, 400, 600_000),
       /** How long an Idempotency-Key is remembered. */
       idempotencyTtlHours: integer(env, "IDEMPOTENCY_TTL_HOURS", 24, 1, 24 * 365),
       /** drizzle-kit's migrations, applied at start (beside the bundle in the image). */

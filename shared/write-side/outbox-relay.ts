@@ -1,9 +1,9 @@
 // The outbox relay: publishes committed outbox rows to Kafka in id order and marks them sent.
 //
 // Woken by LISTEN/NOTIFY (the outbox trigger fires on commit), with a slow poll as a safety net for
-// a lost notification or a Kafka outage. Each drain runs in one transaction that first takes a
-// transaction-scoped advisory lock, so exactly one relay drains at a time however many writer
-// replicas run, and a crashed relay holds nothing. Rows are marked sent only after Kafka
+// a lost notification or a Kafka outage. Only the writer that holds the relay's lease drains
+// (relay-lease.ts), however many writer replicas run; each drain is one transaction that reads a
+// batch of unsent rows, publishes them and marks them sent. Rows are marked sent only after Kafka
 // acknowledged them (idempotent producer, acks=all), so a crash in between re-publishes: duplicates,
 // never losses; the projections apply each version once.
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
@@ -14,7 +14,6 @@ import { ensureTopics, type Producer } from "../platform/kafka.ts";
 import type { Log } from "../platform/log.ts";
 import { endSpan, startPublishSpan } from "../platform/telemetry/kafka-spans.ts";
 
-const RELAY_LOCK_KEY = 7_246_351_902; // any constant: names the relay's advisory lock
 const BATCH = 500;
 
 interface OutboxRow {
@@ -40,6 +39,8 @@ export async function startRelay(opts: {
   topicPrefix: string;
   partitions: number;
   pollMs: number;
+  /** Whether this writer is the relay (holds the lease); a drain elsewhere does nothing. */
+  isRelay: () => boolean;
   log: Log;
 }): Promise<Relay> {
   const { sql, producer, log } = opts;
@@ -49,9 +50,8 @@ export async function startRelay(opts: {
   const knownTopics = new Set<string>();
 
   async function drainOnce(): Promise<number> {
+    if (!opts.isRelay()) return 0;
     return sql.begin(async (tx) => {
-      const [lock] = await tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked`;
-      if (!lock?.locked) return 0;
       const rows = await tx<OutboxRow[]>`
         select id, aggregate_type, aggregate_id, type, event_id, envelope, headers
         from outbox where sent_at is null order by id limit ${BATCH}`;

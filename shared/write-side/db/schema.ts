@@ -97,3 +97,15 @@ export const idempotencyKeys = pgTable(
     index("idempotency_keys_expiry_idx").on(table.expiresAt),
   ],
 );
+
+/**
+ * Who relays the outbox (shared/write-side/relay-lease.ts): one row, rewritten by the lease holder
+ * at every heartbeat, so the writer that takes the lease over can say how long there was no relay.
+ */
+export const relayLease = pgTable("relay_lease", {
+  /** Always 1: there is one relay. */
+  id: integer("id").primaryKey().default(1),
+  /** The holding writer's instance, e.g. "writer@host:pid". */
+  holder: text("holder").notNull(),
+  heartbeatAt: timestamp("heartbeat_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+});
