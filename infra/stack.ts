@@ -7,12 +7,19 @@ import { ferretdbServer } from "./ferretdb/ferretdb.ts";
 import { jaegerServer } from "./jaeger/jaeger.ts";
 import { kafkaServer } from "./kafka/kafka.ts";
 import { acquireLock } from "./lock.mjs";
-import { postgresServer } from "./postgres/postgres.ts";
+import { postgresServer, readPostgresServer } from "./postgres/postgres.ts";
 import { alive, commandLine, InfraError, logTail, portInUse, runningPid, stopProcess } from "./process.ts";
 import { redisServer } from "./redis/redis.ts";
 import { type Server, type ServerContext, serverContext } from "./server.ts";
 
-export const SERVERS: Server[] = [postgresServer, redisServer, kafkaServer, ferretdbServer, jaegerServer];
+export const SERVERS: Server[] = [
+  postgresServer,
+  readPostgresServer,
+  redisServer,
+  kafkaServer,
+  ferretdbServer,
+  jaegerServer,
+];
 
 const READY_TIMEOUT_MS = 120_000;
 
@@ -239,5 +246,6 @@ export function logFile(config: Config, name: string): string {
 export function formatRow(row: Row): string {
   const pid = row.pid === undefined ? "-" : String(row.pid);
   const time = row.seconds === undefined ? "" : `${row.seconds.toFixed(1)} s`;
-  return `${row.name.padEnd(9)} ${row.version.padEnd(8)} ${row.state.padEnd(22)} pid ${pid.padEnd(8)} ${time.padEnd(8)} ${row.address}`;
+  const width = Math.max(...SERVERS.map((server) => server.name.length));
+  return `${row.name.padEnd(width)} ${row.version.padEnd(8)} ${row.state.padEnd(22)} pid ${pid.padEnd(8)} ${time.padEnd(8)} ${row.address}`;
 }

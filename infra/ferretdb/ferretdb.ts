@@ -39,7 +39,7 @@ export const ferretdbArgs = (port: number, postgresqlUrl: string) => [
 export const ferretdbServer: Server = {
   name: "ferretdb",
   version: () => VERSION,
-  dependsOn: ["postgres"],
+  dependsOn: ["postgres-read"],
   stopGraceMs: 10_000,
   ports: (config) => [{ port: config.mongodb.ferretdbPort, env: "FERRETDB_PORT" }],
   address: (config) => `127.0.0.1:${config.mongodb.ferretdbPort}`,
@@ -59,10 +59,7 @@ export const ferretdbServer: Server = {
   async start(ctx) {
     return startDetached({
       command: binary(ctx),
-      args: ferretdbArgs(
-        ctx.config.mongodb.ferretdbPort,
-        `postgres://postgres@127.0.0.1:${ctx.config.postgres.port}/ferretdb`,
-      ),
+      args: ferretdbArgs(ctx.config.mongodb.ferretdbPort, ctx.config.postgres.ferretdbUrl),
       pidFile: ctx.pidFile,
       logFile: ctx.logFile,
     });

@@ -1,11 +1,14 @@
-// PostgreSQL 15 from the machine's Debian package, run as the project's own cluster: its own data
-// folder and loopback port. PostgreSQL refuses to run as root, so as root the cluster belongs to the
-// `postgres` user.
+// PostgreSQL 15 from the machine's Debian package, run as the project's own clusters, each with its
+// own data folder and loopback port: `postgres`, the writer's, and `postgres-read`, where FerretDB
+// keeps the read model, so that the write database and the read side fail apart, as they would in
+// production. PostgreSQL refuses to run as root, so as root the clusters belong to the `postgres`
+// user.
 import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
+import type { Config } from "#shared/platform/config.ts";
 import { ensurePackage, installLine } from "../apt.ts";
 import { InfraError, runTool, startDetached } from "../process.ts";
 import type { Server, ServerContext } from "../server.ts";
@@ -16,9 +19,6 @@ const binDir = `/usr/lib/postgresql/${MAJOR}/bin`;
 const bin = (name: string) => path.join(binDir, name);
 /** The server binaries the cluster is made and run with. */
 const BINARIES = ["initdb", "postgres"];
-
-/** The databases the project uses on this server: the writer's and FerretDB's. */
-const DATABASES = ["cqrs", "ferretdb"];
 
 function owner(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
@@ -35,114 +35,187 @@ function owner(): { uid?: number; gid?: number } {
  * Where the cluster lives: the state folder, unless the `postgres` user cannot reach it (a checkout
  * under a root-only folder such as /root); then a folder under /var/tmp named after the state folder.
  */
-function clusterDir(ctx: ServerContext): string {
+function clusterDir(ctx: ServerContext, name: string): string {
   const user = owner();
   if (user.uid === undefined) return ctx.dataDir;
   let existing = path.dirname(ctx.dataDir);
   while (!fs.existsSync(existing)) existing = path.dirname(existing);
   if (spawnSync("test", ["-x", existing], user).status === 0) return ctx.dataDir;
   const key = crypto.createHash("sha256").update(ctx.config.stateDir).digest("hex").slice(0, 12);
-  return path.join("/var/tmp", `cqrs-ts-${key}`, "postgres");
+  return path.join("/var/tmp", `cqrs-ts-${key}`, name);
 }
 
-function maintenanceUrl(ctx: ServerContext): string {
-  return `postgres://postgres@127.0.0.1:${ctx.config.postgres.port}/postgres`;
+const urlOf = (port: number, database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
+
+interface Cluster {
+  name: string;
+  port: (config: Config) => number;
+  portEnv: string;
+  /** The databases the project uses on it. */
+  databases: string[];
+  dependsOn?: string[];
+  /** Runs once its databases exist (the first time or any other). */
+  afterDatabases?: (ctx: ServerContext, created: string[]) => Promise<void>;
 }
 
-export const postgresServer: Server = {
-  name: "postgres",
-  version: () => {
-    if (!fs.existsSync(bin("postgres"))) return MAJOR;
-    const out = runTool(bin("postgres"), ["--version"], { what: "postgres --version" });
-    return out.match(/\d+\.\d+/)?.[0] ?? MAJOR;
-  },
-  dependsOn: [],
-  stopGraceMs: 20_000,
-  // SIGINT is PostgreSQL's "fast" shutdown: it ends client sessions and checkpoints. SIGTERM would
-  // wait for every client (FerretDB, a running `npm start`) to leave on its own.
-  stopSignal: "SIGINT",
-  ports: (config) => [{ port: config.postgres.port, env: "POSTGRES_PORT" }],
-  address: (config) => `127.0.0.1:${config.postgres.port}`,
-  marker: (ctx) => clusterDir(ctx),
-  dataDir: (ctx) => clusterDir(ctx),
-
-  requirements: () => [
-    {
-      name: `${PACKAGE} (${BINARIES.join(", ")})`,
-      found: BINARIES.every((name) => fs.existsSync(bin(name))) ? binDir : undefined,
-      fix: `run: ${installLine(PACKAGE)}`,
+function postgresCluster(cluster: Cluster): Server {
+  const port = (ctx: ServerContext) => cluster.port(ctx.config);
+  const dir = (ctx: ServerContext) => clusterDir(ctx, cluster.name);
+  return {
+    name: cluster.name,
+    dependsOn: cluster.dependsOn ?? [],
+    version: () => {
+      if (!fs.existsSync(bin("postgres"))) return MAJOR;
+      const out = runTool(bin("postgres"), ["--version"], { what: "postgres --version" });
+      return out.match(/\d+\.\d+/)?.[0] ?? MAJOR;
     },
-  ],
+    stopGraceMs: 20_000,
+    // SIGINT is PostgreSQL's "fast" shutdown: it ends client sessions and checkpoints. SIGTERM would
+    // wait for every client (FerretDB, a running `npm start`) to leave on its own.
+    stopSignal: "SIGINT",
+    ports: (config) => [{ port: cluster.port(config), env: cluster.portEnv }],
+    address: (config) => `127.0.0.1:${cluster.port(config)}`,
+    marker: (ctx) => dir(ctx),
+    dataDir: (ctx) => dir(ctx),
 
-  async provision(ctx) {
-    const dataDir = clusterDir(ctx);
-    if (!BINARIES.every((name) => fs.existsSync(bin(name)))) ensurePackage(PACKAGE, ctx.say);
-    if (fs.existsSync(path.join(dataDir, "PG_VERSION"))) return;
-    if (dataDir !== ctx.dataDir)
-      ctx.say(`the 'postgres' user cannot reach ${ctx.dataDir}; the cluster goes to ${dataDir}`);
-    const user = owner();
-    // Only the data folder itself is private: `recursive` would give the parents mode 0700 too.
-    fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    if (user.uid !== undefined && user.gid !== undefined) fs.chownSync(dataDir, user.uid, user.gid);
-    const reachable = spawnSync("test", ["-w", dataDir], user);
-    if (reachable.status !== 0) {
-      throw new InfraError(
-        `the 'postgres' user cannot reach ${dataDir} (a parent folder is closed to it); ` +
-          "set CQRS_STATE_DIR to a folder it can traverse, or move the checkout",
-      );
-    }
-    ctx.say(`initialising a PostgreSQL cluster in ${dataDir}`);
-    // C.UTF-8 whatever the environment's locale: strings sort by code point, as BSON does, which
-    // FerretDB's pushed-down string ranges and sorts rely on (infra/ferretdb/PATCH.md).
-    const args = ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"];
-    runTool(bin("initdb"), args, {
-      ...user,
-      what: "initdb",
-    });
-  },
+    requirements: () => [
+      {
+        name: `${PACKAGE} (${BINARIES.join(", ")})`,
+        found: BINARIES.every((name) => fs.existsSync(bin(name))) ? binDir : undefined,
+        fix: `run: ${installLine(PACKAGE)}`,
+      },
+    ],
 
-  async start(ctx) {
-    const dataDir = clusterDir(ctx);
-    return startDetached({
-      command: bin("postgres"),
-      args: [
-        "-D",
-        dataDir,
-        "-p",
-        String(ctx.config.postgres.port),
-        "-k",
-        dataDir,
-        "-c",
-        "listen_addresses=127.0.0.1",
-        "-c",
-        "max_connections=300",
-      ],
-      pidFile: ctx.pidFile,
-      logFile: ctx.logFile,
-      ...owner(),
-    });
-  },
-
-  async ping(ctx) {
-    const sql = postgres(maintenanceUrl(ctx), { max: 1, connect_timeout: 2, onnotice: () => {} });
-    try {
-      await sql`select 1`;
-    } finally {
-      await sql.end({ timeout: 1 });
-    }
-  },
-
-  async afterReady(ctx) {
-    const sql = postgres(maintenanceUrl(ctx), { max: 1, onnotice: () => {} });
-    try {
-      const existing = await sql<{ datname: string }[]>`select datname from pg_database`;
-      const names = new Set(existing.map((row) => row.datname));
-      for (const name of DATABASES) {
-        if (!names.has(name)) await sql.unsafe(`create database "${name}"`);
+    async provision(ctx) {
+      const dataDir = dir(ctx);
+      if (!BINARIES.every((name) => fs.existsSync(bin(name)))) ensurePackage(PACKAGE, ctx.say);
+      if (fs.existsSync(path.join(dataDir, "PG_VERSION"))) return;
+      if (dataDir !== ctx.dataDir)
+        ctx.say(`the 'postgres' user cannot reach ${ctx.dataDir}; the cluster goes to ${dataDir}`);
+      const user = owner();
+      // Only the data folder itself is private: `recursive` would give the parents mode 0700 too.
+      fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+      fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      if (user.uid !== undefined && user.gid !== undefined) fs.chownSync(dataDir, user.uid, user.gid);
+      const reachable = spawnSync("test", ["-w", dataDir], user);
+      if (reachable.status !== 0) {
+        throw new InfraError(
+          `the 'postgres' user cannot reach ${dataDir} (a parent folder is closed to it); ` +
+            "set CQRS_STATE_DIR to a folder it can traverse, or move the checkout",
+        );
       }
-    } finally {
-      await sql.end({ timeout: 1 });
-    }
+      ctx.say(`initialising a PostgreSQL cluster in ${dataDir}`);
+      // C.UTF-8 whatever the environment's locale: strings sort by code point, as BSON does, which
+      // FerretDB's pushed-down string ranges and sorts rely on (infra/ferretdb/PATCH.md).
+      const args = ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"];
+      runTool(bin("initdb"), args, {
+        ...user,
+        what: "initdb",
+      });
+    },
+
+    async start(ctx) {
+      const dataDir = dir(ctx);
+      return startDetached({
+        command: bin("postgres"),
+        args: [
+          "-D",
+          dataDir,
+          "-p",
+          String(port(ctx)),
+          "-k",
+          dataDir,
+          "-c",
+          "listen_addresses=127.0.0.1",
+          "-c",
+          "max_connections=300",
+        ],
+        pidFile: ctx.pidFile,
+        logFile: ctx.logFile,
+        ...owner(),
+      });
+    },
+
+    async ping(ctx) {
+      const sql = postgres(urlOf(port(ctx), "postgres"), { max: 1, connect_timeout: 2, onnotice: () => {} });
+      try {
+        await sql`select 1`;
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+    },
+
+    async afterReady(ctx) {
+      const sql = postgres(urlOf(port(ctx), "postgres"), { max: 1, onnotice: () => {} });
+      const created: string[] = [];
+      try {
+        const existing = await sql<{ datname: string }[]>`select datname from pg_database`;
+        const names = new Set(existing.map((row) => row.datname));
+        for (const name of cluster.databases) {
+          if (names.has(name)) continue;
+          await sql.unsafe(`create database "${name}"`);
+          created.push(name);
+        }
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+      await cluster.afterDatabases?.(ctx, created);
+    },
+  };
+}
+
+export const postgresServer = postgresCluster({
+  name: "postgres",
+  port: (config) => config.postgres.port,
+  portEnv: "POSTGRES_PORT",
+  databases: ["cqrs"],
+});
+
+export const readPostgresServer = postgresCluster({
+  name: "postgres-read",
+  port: (config) => config.postgres.readPort,
+  portEnv: "POSTGRES_READ_PORT",
+  databases: ["ferretdb"],
+  // Up after the writer's, so that a read model an earlier version kept there can be copied over.
+  dependsOn: ["postgres"],
+  afterDatabases: async (ctx, created) => {
+    if (created.includes("ferretdb")) await moveReadModel(ctx);
   },
-};
+});
+
+/**
+ * Once, when the read cluster's database is new: a read model an earlier version kept in the
+ * writer's cluster (database `ferretdb` there) is copied over with pg_dump and pg_restore, so an
+ * existing local stack keeps its read model. The old copy is left where it was, and said so.
+ */
+async function moveReadModel(ctx: ServerContext): Promise<void> {
+  const from = urlOf(ctx.config.postgres.port, "postgres");
+  const sql = postgres(from, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  let present = false;
+  try {
+    const [row] = await sql<
+      { present: boolean }[]
+    >`select exists (select 1 from pg_database where datname = 'ferretdb') as present`;
+    present = row?.present === true;
+  } catch {
+    return; // the writer's cluster is not up: nothing to move from
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+  if (!present) return;
+  ctx.say("copying the read model from the writer's PostgreSQL (database ferretdb) to postgres-read, once");
+  const dump = spawnSync(bin("pg_dump"), ["--format=custom", "-d", urlOf(ctx.config.postgres.port, "ferretdb")], {
+    maxBuffer: 1 << 30,
+  });
+  if (dump.status !== 0) throw new InfraError(`pg_dump of the old read model failed: ${dump.stderr.toString().trim()}`);
+  const restore = spawnSync(bin("pg_restore"), ["--no-owner", "-d", urlOf(ctx.config.postgres.readPort, "ferretdb")], {
+    input: dump.stdout,
+    maxBuffer: 1 << 30,
+  });
+  if (restore.status !== 0) {
+    throw new InfraError(`pg_restore of the old read model failed: ${restore.stderr.toString().trim()}`);
+  }
+  ctx.say(
+    "read model copied; the writer's PostgreSQL still has the old copy (database ferretdb), which nothing uses now: drop it when you like",
+  );
+}

@@ -39,6 +39,7 @@ const listenPort = (env: Env, name: string, fallback: number) => integer(env, na
 export function loadConfig(env: Env = process.env) {
   const cacheHome = text(env, "XDG_CACHE_HOME", path.join(os.homedir(), ".cache"));
   const postgresPort = port(env, "POSTGRES_PORT", 25432);
+  const postgresReadPort = port(env, "POSTGRES_READ_PORT", 25433);
   const redisPort = port(env, "REDIS_PORT", 26379);
   const kafkaPort = port(env, "KAFKA_PORT", 29092);
   const ferretdbPort = port(env, "FERRETDB_PORT", 27117);
@@ -53,9 +54,12 @@ export function loadConfig(env: Env = process.env) {
     cacheDir: path.resolve(text(env, "CQRS_CACHE_DIR", path.join(cacheHome, "cqrs-ts"))),
     postgres: {
       port: postgresPort,
-      /** The writer's database; FerretDB keeps its own database (`ferretdb`) on the same server. */
+      /** The local PostgreSQL of the read side (FerretDB's storage), apart from the writer's. */
+      readPort: postgresReadPort,
+      /** The writer's database. */
       url: text(env, "POSTGRES_URL", `postgres://postgres@127.0.0.1:${postgresPort}/cqrs`),
-      ferretdbUrl: text(env, "FERRETDB_POSTGRES_URL", `postgres://postgres@127.0.0.1:${postgresPort}/ferretdb`),
+      /** Where the local FerretDB keeps the read model: a PostgreSQL server of its own. */
+      ferretdbUrl: text(env, "FERRETDB_POSTGRES_URL", `postgres://postgres@127.0.0.1:${postgresReadPort}/ferretdb`),
     },
     redis: {
       port: redisPort,

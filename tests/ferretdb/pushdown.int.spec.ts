@@ -113,8 +113,9 @@ let patchedClient: MongoClient | undefined;
 let stock: Db;
 let patched: Db;
 
+/** A database on the read side's PostgreSQL, where the local FerretDB keeps its own. */
 function pgUrl(database: string): string {
-  const url = new URL(config.postgres.url);
+  const url = new URL(config.postgres.ferretdbUrl);
   url.pathname = `/${database}`;
   return url.toString();
 }

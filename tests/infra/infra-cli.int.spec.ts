@@ -72,7 +72,7 @@ function rows(stdout: string): Map<string, Row> {
   const found = new Map<string, Row>();
   for (const line of stdout.split("\n")) {
     const match = /^(\S+)\s+\S+\s+(.+?)\s+pid (\d+|-)\s/.exec(line);
-    if (!match?.[1] || !match[2] || !match[3] || !SERVERS.includes(match[1])) continue;
+    if (!match?.[1] || !match[2] || !match[3] || ![...SERVERS, "postgres-read"].includes(match[1])) continue;
     found.set(match[1], { state: match[2], pid: match[3] === "-" ? undefined : Number(match[3]) });
   }
   return found;
@@ -95,6 +95,7 @@ describe("npm run infra on a throwaway PostgreSQL and Redis", () => {
   let env: NodeJS.ProcessEnv = {};
   let postgresPort = 0;
   let redisPort = 0;
+  let readPort = 0;
   /** Every server pid seen, so that `after` can make sure none outlives the test. */
   const pids = new Set<number>();
 
@@ -164,10 +165,13 @@ describe("npm run infra on a throwaway PostgreSQL and Redis", () => {
     postgresPort = await freePort();
     do redisPort = await freePort();
     while (redisPort === postgresPort);
+    do readPort = await freePort();
+    while (readPort === postgresPort || readPort === redisPort);
     env = {
       ...process.env,
       CQRS_STATE_DIR: stateDir,
       POSTGRES_PORT: String(postgresPort),
+      POSTGRES_READ_PORT: String(readPort),
       REDIS_PORT: String(redisPort),
     };
     for (const name of ["POSTGRES_URL", "FERRETDB_POSTGRES_URL", "REDIS_URL"]) delete env[name];
@@ -319,5 +323,45 @@ describe("npm run infra on a throwaway PostgreSQL and Redis", () => {
     } finally {
       await new Promise((resolve) => holder.close(resolve));
     }
+  });
+
+  test("(f) the read side's cluster: a read model kept in the writer's cluster is copied over, once", async () => {
+    await ok(["up", "postgres"]);
+    const writerSide = postgres(`postgres://postgres@127.0.0.1:${postgresPort}/postgres`, {
+      max: 1,
+      onnotice: () => {},
+    });
+    try {
+      await writerSide`create database ferretdb`;
+    } finally {
+      await writerSide.end({ timeout: 5 });
+    }
+    const oldReadModel = postgres(`postgres://postgres@127.0.0.1:${postgresPort}/ferretdb`, {
+      max: 1,
+      onnotice: () => {},
+    });
+    try {
+      await oldReadModel`create table documents (id int primary key, body jsonb not null)`;
+      await oldReadModel`insert into documents values (1, '{"name": "kept"}')`;
+    } finally {
+      await oldReadModel.end({ timeout: 5 });
+    }
+
+    const up = await ok(["up", "postgres-read"]);
+    assert.equal(row(up, "postgres-read").state, "started");
+    assert.match(up.stdout, /copying the read model from the writer's PostgreSQL/);
+    const readSide = postgres(`postgres://postgres@127.0.0.1:${readPort}/ferretdb`, { max: 1, onnotice: () => {} });
+    try {
+      const [copied] = await readSide<{ name: string }[]>`select body->>'name' as name from documents where id = 1`;
+      assert.equal(copied?.name, "kept");
+    } finally {
+      await readSide.end({ timeout: 5 });
+    }
+
+    await ok(["down", "postgres-read"]);
+    const again = await ok(["up", "postgres-read"]);
+    assert.doesNotMatch(again.stdout, /copying/, "the copy is made once");
+    await ok(["down", "postgres-read"]);
+    assert.equal(row(await cli(["status", "postgres-read"]), "postgres-read").state, "down");
   });
 });
