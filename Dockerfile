@@ -33,6 +33,8 @@ WORKDIR /app
 # The manifests alone first, so the slow native build stays cached until a dependency changes.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
+COPY infra/dependency-patches.mjs infra/
+RUN node infra/dependency-patches.mjs
 COPY . .
 RUN node scripts/bundle.ts
 

@@ -61,6 +61,7 @@ export async function startReader(config: Config, log: Log): Promise<Reader> {
     kafka,
     topicPrefix: config.kafka.topicPrefix,
     groupId: config.kafka.consumerGroup,
+    sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     partitions: config.kafka.partitions,
     batchSize: config.reader.projectionBatchSize,
     projections,

@@ -8,12 +8,14 @@ import postgres from "postgres";
 import { v7 as uuidv7 } from "uuid";
 import { writerHandlers } from "#functions/writer-registry.ts";
 import type { Config } from "#shared/platform/config.ts";
+import { crashPoint } from "#shared/platform/crash-point.ts";
 import { healthRoutes } from "#shared/platform/health.ts";
 import { serveHttp } from "#shared/platform/http-server.ts";
 import { connectProducer, kafkaClient } from "#shared/platform/kafka.ts";
 import type { Log } from "#shared/platform/log.ts";
 import { observeOutboxBacklog } from "#shared/platform/telemetry/lag-metrics.ts";
 import { metricsRoutes } from "#shared/platform/telemetry/metrics.ts";
+import type { CallMiddleware } from "#shared/transport/function.ts";
 import { listen } from "#shared/transport/grpc.ts";
 import * as schema from "#shared/write-side/db/schema.ts";
 import { deleteExpiredKeys, idempotency } from "#shared/write-side/idempotency.ts";
@@ -90,7 +92,12 @@ export async function startWriter(config: Config, log: Log): Promise<Writer> {
 
   const server = new grpc.Server();
   const keys = idempotency(config.writer.idempotencyTtlHours * 3_600_000);
-  for (const handler of writerHandlers) handler.serve(server, deps, log, keys);
+  const middleware: CallMiddleware<WriterDeps> = async (call, callDeps, next) => {
+    const response = await keys(call, callDeps, next);
+    crashPoint("writer-before-reply"); // committed, not yet answered
+    return response;
+  };
+  for (const handler of writerHandlers) handler.serve(server, deps, log, middleware);
   const sweep = setInterval(() => {
     deleteExpiredKeys(deps.db, deps.clock()).catch((error: unknown) =>
       log({ level: "warn", msg: "could not delete expired idempotency keys", err: error }),

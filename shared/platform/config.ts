@@ -75,6 +75,8 @@ export function loadConfig(env: Env = process.env) {
       topicPrefix: text(env, "KAFKA_TOPIC_PREFIX", ""),
       partitions: integer(env, "KAFKA_PARTITIONS", 3, 1, 1000),
       consumerGroup: text(env, "KAFKA_CONSUMER_GROUP", "reader-projections"),
+      /** How long the group waits for a reader that stopped heartbeating before its partitions move. */
+      sessionTimeoutMs: integer(env, "KAFKA_SESSION_TIMEOUT_MS", 45_000, 6000, 300_000),
     },
     mongodb: {
       ferretdbPort,

@@ -45,18 +45,26 @@ const MONGO_LABELS = ["RetryableWriteError", "ResetPool"];
  * connect to `user=… database=…`: … connect: connection refused").
  */
 const FERRETDB_BACKEND_DOWN = /failed to connect to `user=|connect: connection refused/;
+/**
+ * FerretDB passes on its PostgreSQL's errors as InternalError with the SQLSTATE in the message,
+ * e.g. "FATAL: terminating connection due to unexpected postmaster exit (SQLSTATE 57P01)" when that
+ * PostgreSQL was killed under a query.
+ */
+const FERRETDB_SQLSTATE = /\(SQLSTATE ([0-9A-Z]{5})\)/;
+
+const isPostgresDown = (state: string) => POSTGRES_STATES.has(state) || isConnectionException(state);
 
 function isDownHere(error: Error): boolean {
   const { code } = error as { code?: unknown };
   if (typeof code === "string") {
-    return (
-      SOCKET_CODES.has(code) || POSTGRES_JS_CODES.has(code) || POSTGRES_STATES.has(code) || isConnectionException(code)
-    );
+    return SOCKET_CODES.has(code) || POSTGRES_JS_CODES.has(code) || isPostgresDown(code);
   }
   if (!error.name.startsWith("Mongo")) return false;
   if (MONGO_NAMES.has(error.name)) return true;
   if (typeof code === "number" && MONGO_CODES.has(code)) return true;
   if (code === 1 && FERRETDB_BACKEND_DOWN.test(error.message)) return true;
+  const state = code === 1 ? FERRETDB_SQLSTATE.exec(error.message)?.[1] : undefined;
+  if (state !== undefined && isPostgresDown(state)) return true;
   const labelled = error as { hasErrorLabel?: (label: string) => boolean };
   return MONGO_LABELS.some((label) => labelled.hasErrorLabel?.(label) === true);
 }

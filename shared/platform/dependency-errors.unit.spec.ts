@@ -43,6 +43,13 @@ test("FerretDB: an InternalError saying its PostgreSQL does not answer, not any 
   assert.ok(
     !isDependencyDown(new MongoServerError({ code: 1, codeName: "InternalError", errmsg: "panic: slice bounds" })),
   );
+  // Its PostgreSQL killed under a query (the fault suite's "kill postgres-read"); Go frames shortened.
+  const killed =
+    "[msg_find.go:356 handler.handleMaxTimeMSError] [collection.go:108 postgresql.(*collection).Query] " +
+    "FATAL: terminating connection due to unexpected postmaster exit (SQLSTATE 57P01)";
+  assert.ok(isDependencyDown(new MongoServerError({ code: 1, codeName: "InternalError", errmsg: killed })));
+  const syntax = 'ERROR: syntax error at or near "x" (SQLSTATE 42601)';
+  assert.ok(!isDependencyDown(new MongoServerError({ code: 1, codeName: "InternalError", errmsg: syntax })), "a bug");
 });
 
 test("describeError gives the first message in the chain, with its type and code", () => {

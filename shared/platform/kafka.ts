@@ -7,6 +7,9 @@ export type KafkaMessage = KafkaJS.KafkaMessage;
 
 export function kafkaClient(brokers: string, clientId: string): KafkaJS.Kafka {
   return new KafkaJS.Kafka({
+    // After a broker outage, try again at least every 2 s (librdkafka backs off up to 10 s), so the
+    // relay and the projections resume within seconds of the broker's return.
+    "reconnect.backoff.max.ms": 2000,
     kafkaJS: { brokers: brokers.split(",").map((b) => b.trim()), clientId, logLevel: KafkaJS.logLevel.ERROR },
   });
 }

@@ -10,6 +10,7 @@
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
 import { context } from "@opentelemetry/api";
 import * as v from "valibot";
+import { crashPoint } from "../platform/crash-point.ts";
 import { deadLetterTopicFor, EventEnvelope, topicFor } from "../platform/events.ts";
 import {
   type Consumer,
@@ -51,6 +52,8 @@ export async function startProjections(opts: {
   kafka: KafkaJS.Kafka;
   topicPrefix: string;
   groupId: string;
+  /** The group's session timeout: how soon a reader that died loses its partitions. */
+  sessionTimeoutMs: number;
   partitions: number;
   /** Most messages of one partition applied in one write. */
   batchSize: number;
@@ -68,7 +71,7 @@ export async function startProjections(opts: {
   const consumer: Consumer = opts.kafka.consumer({
     "fetch.wait.max.ms": 10,
     "js.consumer.max.batch.size": opts.batchSize,
-    kafkaJS: { groupId: opts.groupId, fromBeginning: true, autoCommit: false },
+    kafkaJS: { groupId: opts.groupId, fromBeginning: true, autoCommit: false, sessionTimeout: opts.sessionTimeoutMs },
   });
   await consumer.connect();
   await consumer.subscribe({ topics });
@@ -218,6 +221,7 @@ export async function startProjections(opts: {
           await new Promise((resolve) => setTimeout(resolve, wait));
         }
       }
+      crashPoint("projection-before-commit");
       await consumer.commitOffsets([
         { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
       ]);

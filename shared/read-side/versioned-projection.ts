@@ -12,6 +12,7 @@ import {
   MongoBulkWriteError,
 } from "mongodb";
 import * as v from "valibot";
+import { crashPoint } from "../platform/crash-point.ts";
 import { type AggregateEvents, type EventEnvelope, upcast } from "../platform/events.ts";
 import { type BatchOutcome, PoisonMessage, type Projection } from "./projection.ts";
 
@@ -140,8 +141,12 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
     }
     const applied = writes.filter((_write, k) => !stale.has(k));
     for (const { index } of applied) outcomes[index] = "applied";
+    if (applied.length > 0) crashPoint("projection-after-write");
+    // Stale writes are invalidated too: a replay is stale because its write went through before a
+    // crash that may have come before its invalidation, and the cache would serve the older body
+    // until its TTL. Raising the cache's version to one it already has is a no-op.
     await Promise.all(
-      applied.map(({ index, data }) => within(index, () => cache.invalidate(spec.cacheKind, data.id, data.version))),
+      writes.map(({ index, data }) => within(index, () => cache.invalidate(spec.cacheKind, data.id, data.version))),
     );
     return outcomes;
   };

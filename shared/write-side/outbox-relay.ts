@@ -9,6 +9,7 @@
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
 import type { Span } from "@opentelemetry/api";
 import type postgres from "postgres";
+import { crashPoint } from "../platform/crash-point.ts";
 import { topicFor } from "../platform/events.ts";
 import { ensureTopics, type Producer } from "../platform/kafka.ts";
 import type { Log } from "../platform/log.ts";
@@ -82,6 +83,7 @@ export async function startRelay(opts: {
         throw error;
       }
       for (const span of spans) endSpan(span);
+      crashPoint("relay-after-publish");
       await tx`update outbox set sent_at = now() where id in ${tx(rows.map((row) => row.id))}`;
       return rows.length;
     });

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { allowedScripts } from "#infra/dependencies.mjs";
+import { PATCHES, PatchError, patchText } from "#infra/dependency-patches.mjs";
 import { isUnused } from "#infra/install-trim.mjs";
 import { ADDON_FILES, addonKey, isIntermediate, KAFKA_PACKAGE } from "#infra/kafka-addon.mjs";
 import { NODE_VERSION } from "#infra/node-version.mjs";
@@ -146,5 +147,27 @@ describe("the trimmed install", () => {
     const du = spawnSync("du", ["-sk", path.join(root, "node_modules")], { encoding: "utf8" });
     const mib = Number(du.stdout.split(/\s/)[0]) / 1024;
     assert.ok(mib > 100 && mib <= 353, `node_modules is ${mib.toFixed(0)} MB`);
+  });
+});
+
+describe("the dependency patches", () => {
+  test("every patched file is patched here, and the patch is applied once", () => {
+    for (const patch of PATCHES) {
+      for (const file of patch.files) {
+        const text = read(path.join("node_modules", patch.name, file));
+        assert.match(text, /cqrs-ts patch/, `${patch.name}/${file} is not patched`);
+        assert.equal(patchText(text, patch.edits, file), text, "a second run changes nothing");
+      }
+    }
+  });
+
+  test("a text the patch does not find stops the install with one line", () => {
+    const [patch] = PATCHES;
+    assert.ok(patch);
+    assert.throws(
+      () => patchText("function unrelated() {}\n", patch.edits, "postgres/src/connection.js"),
+      (error: unknown) =>
+        error instanceof PatchError && /postgres\/src\/connection\.js: expected 1/.test(error.message),
+    );
   });
 });
