@@ -62,6 +62,7 @@ export async function startReader(config: Config, log: Log): Promise<Reader> {
     topicPrefix: config.kafka.topicPrefix,
     groupId: config.kafka.consumerGroup,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+    deadLetterRetentionHours: config.kafka.deadLetterRetentionHours,
     partitions: config.kafka.partitions,
     batchSize: config.reader.projectionBatchSize,
     projections,

@@ -9,11 +9,11 @@ import * as v from "valibot";
 import { createProductHandler as createProduct } from "#functions/products/create-product/create-product.handler.ts";
 import { deleteProductHandler as deleteProduct } from "#functions/products/delete-product/delete-product.handler.ts";
 import { updateProductHandler as updateProduct } from "#functions/products/update-product/update-product.handler.ts";
+import { deleteGroups, readWholeTopic } from "#scripts/kafka-topics.ts";
 import { DomainError } from "#shared/platform/errors.ts";
 import { EventEnvelope, topicFor } from "#shared/platform/events.ts";
 import { kafkaClient } from "#shared/platform/kafka.ts";
 import type { WriterDeps } from "#shared/write-side/writer-deps.ts";
-import { deleteGroups, readWholeTopic } from "#tests/support/kafka.ts";
 import { cleanUp, eventually, testConfig, testLog } from "#tests/support/system.ts";
 import { startWriter, type Writer } from "./writer.ts";
 

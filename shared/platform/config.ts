@@ -77,6 +77,8 @@ export function loadConfig(env: Env = process.env) {
       consumerGroup: text(env, "KAFKA_CONSUMER_GROUP", "reader-projections"),
       /** How long the group waits for a reader that stopped heartbeating before its partitions move. */
       sessionTimeoutMs: integer(env, "KAFKA_SESSION_TIMEOUT_MS", 45_000, 6000, 300_000),
+      /** How long dead letters are kept (`<topic>.dlq`, set when the reader creates the topic). */
+      deadLetterRetentionHours: integer(env, "DLQ_RETENTION_HOURS", 720, 1, 24 * 3650),
     },
     mongodb: {
       ferretdbPort,

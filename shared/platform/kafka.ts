@@ -25,7 +25,13 @@ export async function connectProducer(kafka: KafkaJS.Kafka): Promise<Producer> {
 }
 
 /** Creates the topics that do not exist yet; an existing topic is left as it is. */
-export async function ensureTopics(kafka: KafkaJS.Kafka, topics: string[], partitions: number): Promise<void> {
+export async function ensureTopics(
+  kafka: KafkaJS.Kafka,
+  topics: string[],
+  partitions: number,
+  /** Topic settings a new topic gets (an existing one keeps its own), e.g. `retention.ms`. */
+  settings: (topic: string) => Record<string, string> = () => ({}),
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -34,7 +40,12 @@ export async function ensureTopics(kafka: KafkaJS.Kafka, topics: string[], parti
     if (missing.length === 0) return;
     try {
       await admin.createTopics({
-        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })),
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: partitions,
+          replicationFactor: -1,
+          configEntries: Object.entries(settings(topic)).map(([name, value]) => ({ name, value })),
+        })),
       });
     } catch (error) {
       // Another service may have created it between our list and create.

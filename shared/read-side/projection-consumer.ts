@@ -54,6 +54,8 @@ export async function startProjections(opts: {
   groupId: string;
   /** The group's session timeout: how soon a reader that died loses its partitions. */
   sessionTimeoutMs: number;
+  /** How long a dead-letter topic keeps its messages (set when the reader creates it). */
+  deadLetterRetentionHours: number;
   partitions: number;
   /** Most messages of one partition applied in one write. */
   batchSize: number;
@@ -64,7 +66,13 @@ export async function startProjections(opts: {
   const { log } = opts;
   const byTopic = new Map(opts.projections.map((p) => [topicFor(opts.topicPrefix, p.aggregateType), p]));
   const topics = [...byTopic.keys()];
-  await ensureTopics(opts.kafka, [...topics, ...topics.map(deadLetterTopicFor)], opts.partitions);
+  // Dead letters are kept DLQ_RETENTION_HOURS, whatever the broker's default: long enough to fix
+  // their cause and replay them (npm run dlq).
+  const deadLetterTopics = new Set(topics.map(deadLetterTopicFor));
+  const retention: Record<string, string> = { "retention.ms": String(opts.deadLetterRetentionHours * 3_600_000) };
+  await ensureTopics(opts.kafka, [...topics, ...deadLetterTopics], opts.partitions, (topic) =>
+    deadLetterTopics.has(topic) ? retention : {},
+  );
   for (const projection of opts.projections) await projection.setup(opts.deps.readModel);
 
   const dlq: Producer = await connectProducer(opts.kafka);

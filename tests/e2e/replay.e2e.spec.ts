@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { MongoClient } from "mongodb";
 import { createClient } from "redis";
+import { deleteGroups, readWholeTopic, type TopicMessage } from "#scripts/kafka-topics.ts";
 import { type Gateway, startGateway } from "#services/gateway/gateway.ts";
 import { type Reader, startReader } from "#services/reader/reader.ts";
 import { startWriter, type Writer } from "#services/writer/writer.ts";
@@ -13,7 +14,6 @@ import { type Config, loadConfig } from "#shared/platform/config.ts";
 import { topicFor } from "#shared/platform/events.ts";
 import { connectProducer, kafkaClient } from "#shared/platform/kafka.ts";
 import { callJson } from "../support/http.ts";
-import { deleteGroups, readWholeTopic, type TopicMessage } from "../support/kafka.ts";
 import { cleanUp, eventually, runId, testConfig, testLog } from "../support/system.ts";
 
 const TOPICS = ["product", "user"];

@@ -19,6 +19,8 @@ const SCRIPTS: [string, string][] = [
   ["scripts/start.ts", "usage: npm start"],
   ["scripts/invoke.ts", "usage: npm run invoke -- <Function> '<json input>'"],
   ["scripts/trace.ts", "usage: npm run trace -- <trace-id>"],
+  ["scripts/dlq.ts", "usage: npm run dlq -- list [TOPIC]"],
+  ["scripts/test-faults.ts", "usage: npm run test:faults"],
   ["infra/cli.ts", "usage: npm run infra -- <command> [server...]"],
 ];
 
@@ -54,7 +56,7 @@ describe("command-line scripts", () => {
         const wrong = run(script, "--no-such-option");
         assert.equal(wrong.code, 2, `${script} --no-such-option: ${wrong.stderr}`);
         assert.equal(wrong.stdout, "");
-        assert.match(wrong.stderr, /^[a-z]+: unknown option '--no-such-option' \(--help shows the usage\)\n$/);
+        assert.match(wrong.stderr, /^[a-z:]+: unknown option '--no-such-option' \(--help shows the usage\)\n$/);
       });
     });
   }

@@ -1,8 +1,7 @@
-// Reading a topic whole in the tests, so that a message published twice would be read twice, and
-// deleting the consumer groups that did the reading.
+// Reading a topic whole (the dead-letter tool; the tests, so that a message published twice would be
+// read twice), and deleting the consumer groups that did the reading.
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
 import { headerStrings } from "#shared/platform/kafka.ts";
-import { eventually } from "./system.ts";
 
 export interface TopicMessage {
   partition: number;
@@ -10,6 +9,8 @@ export interface TopicMessage {
   key: string;
   value: string;
   headers: Record<string, string>;
+  /** When the broker stored it (milliseconds since the epoch). */
+  timestamp: number;
 }
 
 /**
@@ -43,15 +44,19 @@ export async function readWholeTopic(kafka: KafkaJS.Kafka, topic: string, groupI
           key: message.key?.toString() ?? "",
           value: message.value?.toString() ?? "",
           headers: headerStrings(message.headers),
+          timestamp: Number(message.timestamp),
         });
         next.set(partition, BigInt(message.offset) + 1n);
       },
     });
-    await eventually(
-      `the whole of ${topic} (ends ${JSON.stringify([...ends].map(([p, o]) => [p, String(o)]))})`,
-      async () => ([...ends].every(([p, end]) => (next.get(p) ?? 0n) >= end) ? true : undefined),
-      30_000,
-    );
+    const deadline = Date.now() + 30_000;
+    while (![...ends].every(([p, end]) => (next.get(p) ?? 0n) >= end)) {
+      if (Date.now() > deadline) {
+        const wanted = JSON.stringify([...ends].map(([p, o]) => [p, String(o)]));
+        throw new Error(`could not read the whole of ${topic} (ends ${wanted}) within 30 s`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   } finally {
     await consumer.disconnect();
   }
