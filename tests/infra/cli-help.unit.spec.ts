@@ -20,6 +20,7 @@ const SCRIPTS: [string, string][] = [
   ["scripts/invoke.ts", "usage: npm run invoke -- <Function> '<json input>'"],
   ["scripts/trace.ts", "usage: npm run trace -- <trace-id>"],
   ["scripts/dlq.ts", "usage: npm run dlq -- list [TOPIC]"],
+  ["scripts/soak.ts", "usage: npm run soak"],
   ["scripts/test-faults.ts", "usage: npm run test:faults"],
   ["infra/cli.ts", "usage: npm run infra -- <command> [server...]"],
 ];
