@@ -49,11 +49,11 @@ export const PATCHES = [
 
 export class PatchError extends Error {}
 
-/** Applies `edits` to `text`; returns the new text, or the same text when it was patched before. */
+/** Applies `edits` to `text`, each unless it was applied before; returns the new text. */
 export function patchText(text, edits, where) {
-  if (text.includes(MARK)) return text;
   let result = text;
   for (const { before, after, count = 1 } of edits) {
+    if (result.split(after).length - 1 === count) continue;
     const found = result.split(before).length - 1;
     if (found !== count) {
       throw new PatchError(`${where}: expected ${count} of the text to patch, found ${found}`);

@@ -116,9 +116,15 @@ async function main(): Promise<number> {
     await waitReady(readyUrls[name], service);
     say(`${name} ready (${readyUrls[name].replace("/readyz", "")})`);
   };
-  // The tiers side by side; the gateway, whose readiness needs them, last.
-  await Promise.all([run("writer"), run("reader")]);
-  await run("gateway");
+  // The tiers side by side; the gateway, whose readiness needs them, last. A service that never
+  // became ready takes the others down with it: nothing is left running behind a failed start.
+  try {
+    await Promise.all([run("writer"), run("reader")]);
+    await run("gateway");
+  } catch (error) {
+    await stopAll("SIGTERM");
+    throw error;
+  }
   const steps = bootstrapSteps();
   const total = (Date.now() - started) / 1000 + steps.reduce((sum, step) => sum + step.seconds, 0);
   say(`serving: gateway at http://${config.gateway.host}:${config.gateway.port}`);

@@ -107,3 +107,19 @@ test("a frozen holder (SIGSTOP) loses the lease after RELAY_LEASE_MS, and a writ
   );
   assert.match(String(taken("writer-d")[0]?.previous_holder), /^fixture:/);
 });
+
+test("a holder whose relay cannot publish gives the lease to another writer, never to nobody", async () => {
+  frozen?.kill("SIGCONT");
+  frozen?.kill("SIGKILL");
+  for (const lease of leases.splice(0)) await lease.stop();
+  const e = await join("writer-e");
+  assert.equal(e.held(), true);
+  await e.yieldLease("test: a lone writer");
+  assert.equal(e.held(), true, "with no other writer, it keeps the lease");
+  const f = await join("writer-f");
+  assert.equal(f.held(), false);
+  await e.yieldLease("test: cannot publish");
+  assert.equal(e.held(), false);
+  await eventually("writer-f to take the given-up lease", async () => (f.held() ? true : undefined), 5 * LEASE_MS);
+  assert.ok(logs.get("writer-e")?.some((l) => /lease lost/.test(String(l.msg)) && /given up/.test(String(l.reason))));
+});

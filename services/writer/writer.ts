@@ -79,59 +79,71 @@ export async function startWriter(config: Config, log: Log): Promise<Writer> {
     log,
     onTaken: () => void relay?.drain(),
   });
-  relay = await startRelay({
-    sql,
-    producer,
-    kafka,
-    topicPrefix: config.kafka.topicPrefix,
-    partitions: config.kafka.partitions,
-    pollMs: config.writer.relayPollMs,
-    isRelay: lease.held,
-    log,
-  });
+  try {
+    const started = await startRelay({
+      sql,
+      producer,
+      kafka,
+      topicPrefix: config.kafka.topicPrefix,
+      partitions: config.kafka.partitions,
+      pollMs: config.writer.relayPollMs,
+      isRelay: lease.held,
+      giveUp: lease.yieldLease,
+      giveUpAfterMs: config.writer.relayLeaseMs,
+      log,
+    });
+    relay = started;
 
-  const server = new grpc.Server();
-  const keys = idempotency(config.writer.idempotencyTtlHours * 3_600_000);
-  const middleware: CallMiddleware<WriterDeps> = async (call, callDeps, next) => {
-    const response = await keys(call, callDeps, next);
-    crashPoint("writer-before-reply"); // committed, not yet answered
-    return response;
-  };
-  for (const handler of writerHandlers) handler.serve(server, deps, log, middleware);
-  const sweep = setInterval(() => {
-    deleteExpiredKeys(deps.db, deps.clock()).catch((error: unknown) =>
-      log({ level: "warn", msg: "could not delete expired idempotency keys", err: error }),
+    const server = new grpc.Server();
+    const keys = idempotency(config.writer.idempotencyTtlHours * 3_600_000);
+    const middleware: CallMiddleware<WriterDeps> = async (call, callDeps, next) => {
+      const response = await keys(call, callDeps, next);
+      crashPoint("writer-before-reply"); // committed, not yet answered
+      return response;
+    };
+    for (const handler of writerHandlers) handler.serve(server, deps, log, middleware);
+    const sweep = setInterval(() => {
+      deleteExpiredKeys(deps.db, deps.clock()).catch((error: unknown) =>
+        log({ level: "warn", msg: "could not delete expired idempotency keys", err: error }),
+      );
+    }, 3_600_000);
+    sweep.unref();
+    const grpcPort = await listen(server, config.writer.host, config.writer.port);
+    observeOutboxBacklog(sql);
+    const http = await serveHttp(
+      healthRoutes(async () => {
+        await sql`select 1`;
+      }).route("/", metricsRoutes()),
+      config.writer.host,
+      config.writer.httpPort,
     );
-  }, 3_600_000);
-  sweep.unref();
-  const grpcPort = await listen(server, config.writer.host, config.writer.port);
-  observeOutboxBacklog(sql);
-  const http = await serveHttp(
-    healthRoutes(async () => {
-      await sql`select 1`;
-    }).route("/", metricsRoutes()),
-    config.writer.host,
-    config.writer.httpPort,
-  );
-  log({
-    msg: "writer listening",
-    grpc: `${config.writer.host}:${grpcPort}`,
-    http: `${config.writer.host}:${http.port}`,
-  });
+    log({
+      msg: "writer listening",
+      grpc: `${config.writer.host}:${grpcPort}`,
+      http: `${config.writer.host}:${http.port}`,
+    });
 
-  return {
-    grpcPort,
-    httpPort: http.port,
-    deps,
-    drainOutbox: () => relay.drain(),
-    async stop() {
-      clearInterval(sweep);
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      await http.close();
-      await relay.stop();
-      await lease.stop();
-      await producer.disconnect();
-      await sql.end({ timeout: 5 });
-    },
-  };
+    return {
+      grpcPort,
+      httpPort: http.port,
+      deps,
+      drainOutbox: () => started.drain(),
+      async stop() {
+        clearInterval(sweep);
+        await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        await http.close();
+        await started.stop();
+        await lease.stop();
+        await producer.disconnect();
+        await sql.end({ timeout: 5 });
+      },
+    };
+  } catch (error) {
+    // A writer that could not start holds nothing: not the lease, not a connection.
+    await relay?.stop().catch(() => undefined);
+    await lease.stop().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    await sql.end({ timeout: 1 }).catch(() => undefined);
+    throw error;
+  }
 }

@@ -42,11 +42,16 @@ export async function startRelay(opts: {
   pollMs: number;
   /** Whether this writer is the relay (holds the lease); a drain elsewhere does nothing. */
   isRelay: () => boolean;
+  /** Gives the lease up: called when every drain failed for `giveUpAfterMs` while holding it. */
+  giveUp: (reason: string) => Promise<void>;
+  giveUpAfterMs: number;
   log: Log;
 }): Promise<Relay> {
   const { sql, producer, log } = opts;
   let running: Promise<number> | undefined;
   let again = false;
+  /** When the drains started failing in a row, if they are. */
+  let failingSince: number | undefined;
   let stopped = false;
   const knownTopics = new Set<string>();
 
@@ -105,8 +110,18 @@ export async function startRelay(opts: {
       return running;
     }
     running = drainAll()
+      .then((published) => {
+        failingSince = undefined;
+        return published;
+      })
       .catch((error: unknown) => {
         log({ level: "warn", msg: "outbox relay could not publish; will retry", err: error });
+        // Failing for a whole lease period while holding it: another writer may be able to publish.
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince >= opts.giveUpAfterMs && opts.isRelay()) {
+          failingSince = undefined;
+          void opts.giveUp(`every drain failed for ${opts.giveUpAfterMs / 1000} s`);
+        }
         return 0;
       })
       .finally(() => {

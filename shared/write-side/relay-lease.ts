@@ -6,9 +6,16 @@
 // (the lock goes at once), and one that freezes stops its heartbeats, so PostgreSQL ends its session
 // after RELAY_LEASE_MS (the lock goes then). The other writers try to take the lock at the same
 // pace, so the relay is back within about 1.25 × RELAY_LEASE_MS, and the writer that takes it logs
-// how long there was none (from the last heartbeat in `relay_lease`). A holder that wakes up after
-// losing the lease finds out at its next heartbeat; until then both may publish the same rows:
-// duplicates, which the projections ignore, never losses.
+// how long there was none (from the last heartbeat in `relay_lease`).
+//
+// `held()` is true only while the last confirmed heartbeat is recent (0.75 × RELAY_LEASE_MS): a
+// holder that wakes up after a freeze does not drain before a heartbeat has told it whether the
+// lease is still its own. A heartbeat that does not answer within half the lease period counts as
+// lost. Whenever the lease is lost or given up, the connection is closed and a new one made, so a
+// lock held twice by one session (advisory locks stack) can never outlive the loss. A holder whose
+// relay keeps failing gives the lease up (`yieldLease`) and waits before trying again, so that a
+// writer that can still publish takes over. Two writers may briefly both publish the same rows
+// around a takeover: duplicates, which the projections ignore, never losses.
 import postgres from "postgres";
 import type { Log } from "../platform/log.ts";
 import { meter } from "../platform/telemetry/metrics.ts";
@@ -17,8 +24,13 @@ import { meter } from "../platform/telemetry/metrics.ts";
 const LEASE_KEY = 724_635_190;
 
 export interface RelayLease {
-  /** Whether this writer holds the lease, as of its last heartbeat. */
+  /** Whether this writer holds the lease, as of a heartbeat confirmed within 0.75 × the lease period. */
   held(): boolean;
+  /**
+   * Gives the lease up to another writer, if one takes part (the relay cannot publish from here),
+   * and does not try again for one lease period.
+   */
+  yieldLease(reason: string): Promise<void>;
   /** Releases the lease (another writer takes it at its next try) and closes the connection. */
   stop(): Promise<void>;
 }
@@ -33,19 +45,33 @@ export interface LeaseOptions {
   onTaken: () => void;
 }
 
+class TickTimeout extends Error {}
+
 /** Starts taking part; resolves once the first try is done (a lone writer then holds the lease). */
 export async function startRelayLease({ url, instance, leaseMs, log, onTaken }: LeaseOptions): Promise<RelayLease> {
-  const sql = postgres(url, {
-    max: 1,
-    idle_timeout: 0,
-    max_lifetime: null,
-    onnotice: () => {},
-    connection: { application_name: "outbox-relay-lease", idle_session_timeout: leaseMs },
-  });
+  const connect = () =>
+    postgres(url, {
+      max: 1,
+      idle_timeout: 0,
+      max_lifetime: null,
+      onnotice: () => {},
+      connection: { application_name: "outbox-relay-lease", idle_session_timeout: leaseMs },
+    });
+  let sql = connect();
   let holding = false;
+  let confirmedAt = 0;
+  let notBefore = 0;
   let stopped = false;
+  let lastError = 0;
+
+  /** A new session: whatever the old one held goes with it. */
+  const reconnect = () => {
+    void sql.end({ timeout: 0 }).catch(() => undefined);
+    sql = connect();
+  };
 
   const lose = (why: string) => {
+    reconnect();
     if (!holding) return;
     holding = false;
     log({ level: "warn", msg: "outbox relay lease lost", reason: why });
@@ -59,17 +85,26 @@ export async function startRelayLease({ url, instance, leaseMs, log, onTaken }: 
       ) as mine`;
     if (!row?.mine) return lose("the lease's session ended (PostgreSQL restarted, or this writer stalled)");
     await sql`update relay_lease set heartbeat_at = now() where id = 1 and holder = ${instance}`;
+    confirmedAt = Date.now();
   }
 
   async function tryTake(): Promise<void> {
+    if (Date.now() < notBefore) return;
     const [lock] = await sql<{ locked: boolean }[]>`select pg_try_advisory_lock(${LEASE_KEY}) as locked`;
     if (!lock?.locked) return;
-    const [previous] = await sql<{ holder: string; gap: number }[]>`
-      select holder, extract(epoch from now() - heartbeat_at)::float8 as gap from relay_lease where id = 1`;
-    await sql`
-      insert into relay_lease (id, holder, heartbeat_at) values (1, ${instance}, now())
-      on conflict (id) do update set holder = excluded.holder, heartbeat_at = excluded.heartbeat_at`;
+    let previous: { holder: string; gap: number } | undefined;
+    try {
+      [previous] = await sql<{ holder: string; gap: number }[]>`
+        select holder, extract(epoch from now() - heartbeat_at)::float8 as gap from relay_lease where id = 1`;
+      await sql`
+        insert into relay_lease (id, holder, heartbeat_at) values (1, ${instance}, now())
+        on conflict (id) do update set holder = excluded.holder, heartbeat_at = excluded.heartbeat_at`;
+    } catch (error) {
+      reconnect(); // the lock must not stay with a session that is not relaying
+      throw error;
+    }
     holding = true;
+    confirmedAt = Date.now();
     log({
       msg: "outbox relay lease taken: this writer relays",
       ...(previous && previous.holder !== instance
@@ -79,10 +114,27 @@ export async function startRelayLease({ url, instance, leaseMs, log, onTaken }: 
     onTaken();
   }
 
-  const tick = () =>
-    (holding ? heartbeat() : tryTake()).catch((error: unknown) => {
-      if (holding) lose(`PostgreSQL did not answer: ${error instanceof Error ? error.message : String(error)}`);
+  const tick = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TickTimeout()), leaseMs / 2);
     });
+    try {
+      await Promise.race([holding ? heartbeat() : tryTake(), limit]);
+    } catch (error) {
+      const why = error instanceof TickTimeout ? "PostgreSQL did not answer in time" : String(error);
+      if (holding) lose(why);
+      else {
+        if (error instanceof TickTimeout) reconnect();
+        if (Date.now() - lastError > 30_000) {
+          log({ level: "warn", msg: "outbox relay lease: could not try to take it", err: error });
+          lastError = Date.now();
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   await tick();
   let running: Promise<void> | undefined;
@@ -96,11 +148,24 @@ export async function startRelayLease({ url, instance, leaseMs, log, onTaken }: 
   const gauge = meter().createObservableGauge("cqrs.outbox.relay.lease", {
     description: "1 on the writer that relays the outbox (holds the relay's lease), 0 on the others",
   });
-  const observe = (result: { observe(value: number): void }) => result.observe(holding ? 1 : 0);
+  const held = () => holding && Date.now() - confirmedAt < leaseMs * 0.75;
+  const observe = (result: { observe(value: number): void }) => result.observe(held() ? 1 : 0);
   gauge.addCallback(observe);
 
   return {
-    held: () => holding,
+    held,
+    async yieldLease(reason) {
+      if (!holding) return;
+      // Only to another writer: a lone one keeps trying itself.
+      const [others] = await sql<{ count: string }[]>`
+        select count(*) as count from pg_stat_activity
+        where application_name = 'outbox-relay-lease' and datname = current_database() and pid <> pg_backend_pid()`.catch(
+        () => [{ count: "0" }],
+      );
+      if (Number(others?.count ?? 0) === 0) return;
+      notBefore = Date.now() + leaseMs;
+      lose(`given up: ${reason}`);
+    },
     async stop() {
       stopped = true;
       clearInterval(timer);

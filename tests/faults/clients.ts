@@ -103,11 +103,16 @@ export function startClients(opts: { gatewayUrl: string; count: number; runId: s
     }
   }
 
-  /** Sends until the answer is definitive; `attempts` says how many it took. */
-  async function definitive(send: () => Promise<Answer>): Promise<Answer & { attempts: number }> {
+  /**
+   * Sends until the answer is definitive; `attempts` says how many it took. With an Idempotency-Key
+   * a 409 says the first attempt is still in flight: not an answer yet.
+   */
+  async function definitive(send: () => Promise<Answer>, keyed = false): Promise<Answer & { attempts: number }> {
     for (let attempt = 1; ; attempt++) {
       const answer = await send();
-      if (typeof answer.status === "number" && DEFINITIVE.has(answer.status)) return { ...answer, attempts: attempt };
+      const inFlight = keyed && answer.status === 409;
+      if (typeof answer.status === "number" && DEFINITIVE.has(answer.status) && !inFlight)
+        return { ...answer, attempts: attempt };
       // A client's backoff, not a wait for a condition: the command is simply sent again.
       await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** Math.min(attempt, 4), 1500)));
     }
@@ -135,7 +140,7 @@ export function startClients(opts: { gatewayUrl: string; count: number; runId: s
         : { email: `f-${opts.runId}-${n}@example.com`, name: `Fault user ${n}` };
     const key = randomUUID();
     recorder.window.sent++;
-    const answer = await definitive(() => request("POST", path(kind), fields, { "Idempotency-Key": key }));
+    const answer = await definitive(() => request("POST", path(kind), fields, { "Idempotency-Key": key }), true);
     if (answer.status !== 201 || typeof answer.body?.id !== "string") {
       unexpected(`create ${kind}`, answer);
       return undefined;

@@ -10,6 +10,7 @@ import { eventData as productData } from "#functions/products/product.ts";
 import { COLLECTION as PRODUCTS, productProjection } from "#functions/products/product-read-model.ts";
 import { eventData as userData } from "#functions/users/user.ts";
 import { COLLECTION as USERS, userProjection } from "#functions/users/user-read-model.ts";
+import { deleteGroups, readWholeTopic } from "#scripts/kafka-topics.ts";
 import type { Expected, Kind } from "./clients.ts";
 
 interface Row {
@@ -112,26 +113,26 @@ export async function lostEffects(sql: postgres.Sql, ledger: Map<string, Expecte
   return lost;
 }
 
-/** The messages the aggregate topics hold, summed over partitions (duplicates included). */
-export async function publishedMessages(brokers: string, topics: string[]): Promise<number> {
+/** Outbox events that no aggregate topic holds (by event id; duplicates in a topic do not hide a gap). */
+export async function unpublishedEvents(sql: postgres.Sql, brokers: string, topics: string[]): Promise<string[]> {
   const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: [brokers], logLevel: KafkaJS.logLevel.NOTHING } });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    let total = 0;
-    for (const topic of topics) {
-      for (const partition of await admin.fetchTopicOffsets(topic))
-        total += Number(partition.high) - Number(partition.low);
+  const published = new Set<string>();
+  for (const topic of topics) {
+    const group = `fault-suite-check-${process.pid}-${topic}`;
+    try {
+      for (const message of await readWholeTopic(kafka, topic, group)) {
+        const id = message.headers["event-id"];
+        if (id) published.add(id);
+      }
+    } finally {
+      await deleteGroups(kafka, [group]);
     }
-    return total;
-  } finally {
-    await admin.disconnect();
   }
-}
-
-export async function outboxRows(sql: postgres.Sql): Promise<number> {
-  const [row] = await sql<{ count: string }[]>`select count(*) as count from outbox`;
-  return Number(row?.count ?? 0);
+  const rows = await sql<{ event_id: string; aggregate_id: string; version: number }[]>`
+    select event_id, aggregate_id, version from outbox order by id`;
+  return rows
+    .filter((row) => !published.has(row.event_id))
+    .map((row) => `event ${row.event_id} (${row.aggregate_id} v${row.version}) is in the outbox, in no topic`);
 }
 
 /**
