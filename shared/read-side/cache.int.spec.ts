@@ -91,6 +91,10 @@ test("an invalidation missed while redis was down is replayed, and the old body 
     const replayed = logs.some((e) => e.msg === "redis back; replayed the invalidations it missed");
     return v === "2" && replayed ? true : undefined;
   });
+  assert.ok(
+    logs.some((e) => String(e.msg).startsWith("redis restarted; dropped the cache's keys")),
+    "a restarted Redis (another run_id) has the prefix dropped: other readers' missed invalidations are unknown here",
+  );
   assert.equal(await cache.get("product", "p1"), undefined, "v2 is known, its body is not cached yet");
   assert.equal(await cache.fill("product", "p1", 1, '{"v":1}'), false, "an older fill is refused");
   assert.equal(await cache.fill("product", "p1", 2, '{"v":2}'), true);

@@ -58,9 +58,6 @@ export async function connectCache(opts: {
     if (Date.now() - lastError > 10_000) opts.log({ level: "warn", msg: "redis unavailable", err: error });
     lastError = Date.now();
   });
-  await client
-    .connect()
-    .catch((error: unknown) => opts.log({ level: "warn", msg: "redis not reachable at start", err: error }));
   const key = (kind: string, id: string) => `${opts.keyPrefix}${kind}:${id}`;
 
   /** Invalidations Redis did not take, by key: the newest version each must record. */
@@ -69,31 +66,69 @@ export async function connectCache(opts: {
   const PENDING_MAX = 100_000;
   let overflowed = false;
   let lastMissed = 0;
-  const bypass = (k: string) => overflowed || pending.has(k);
+  /**
+   * Whether this reader has checked Redis since it last (re)connected: until then it neither reads
+   * nor fills the cache, so nothing it serves comes from a Redis that may have lost invalidations.
+   */
+  let verified = false;
+  /** Redis's run_id when last checked: another one means Redis restarted. */
+  let knownRunId: string | undefined;
+  let connection = 0;
+  const bypass = (k: string) => !verified || overflowed || pending.has(k);
 
   const runInvalidate = (k: string, version: number) =>
     client.eval(INVALIDATE, { keys: [k], arguments: [String(version), String(opts.ttlSeconds)] });
 
-  async function replayPending(): Promise<void> {
-    try {
-      if (overflowed) {
-        for await (const keys of client.scanIterator({ MATCH: `${opts.keyPrefix}*`, COUNT: 1000 })) {
-          if (keys.length > 0) await client.del(keys);
-        }
-        overflowed = false;
-      }
-      for (const [k, version] of [...pending]) {
-        await runInvalidate(k, version);
-        if (pending.get(k) === version) pending.delete(k);
-      }
-      opts.log({ msg: "redis back; replayed the invalidations it missed" });
-    } catch (error) {
-      opts.log({ level: "warn", msg: "could not replay invalidations yet", err: error });
+  async function dropPrefix(): Promise<void> {
+    for await (const keys of client.scanIterator({ MATCH: `${opts.keyPrefix}*`, COUNT: 1000 })) {
+      if (keys.length > 0) await client.del(keys);
     }
   }
+
+  /**
+   * After each (re)connect: a Redis that restarted may hold bodies older than invalidations other
+   * readers could not make while it was down, which this reader does not know of: everything under
+   * the prefix goes, and the cache refills from the read model. Then the invalidations this reader
+   * missed are replayed. Retried every 500 ms while Redis answers but cannot take it yet (e.g.
+   * while it loads its data).
+   */
+  async function verify(attempt: number): Promise<void> {
+    while (attempt === connection && client.isReady) {
+      try {
+        const runId = /run_id:(\w+)/.exec(await client.info("server"))?.[1];
+        const restarted = knownRunId !== undefined && runId !== knownRunId;
+        if (restarted || overflowed) await dropPrefix();
+        if (restarted) opts.log({ msg: "redis restarted; dropped the cache's keys (it refills from the read model)" });
+        overflowed = false;
+        // Then the versions this reader could not record: an older fill racing the refill is refused.
+        const missed = pending.size;
+        for (const [k, version] of [...pending]) {
+          await runInvalidate(k, version);
+          if (pending.get(k) === version) pending.delete(k);
+        }
+        if (missed > 0) opts.log({ msg: "redis back; replayed the invalidations it missed", count: missed });
+        knownRunId = runId;
+        if (attempt === connection) verified = true;
+        return;
+      } catch (error) {
+        if (Date.now() - lastError > 10_000) {
+          opts.log({ level: "warn", msg: "could not check redis yet; retrying", err: error });
+          lastError = Date.now();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+  let verification: Promise<void> = Promise.resolve();
   client.on("ready", () => {
-    if (pending.size > 0 || overflowed) void replayPending();
+    connection += 1;
+    verified = false;
+    verification = verify(connection);
   });
+  await client
+    .connect()
+    .catch((error: unknown) => opts.log({ level: "warn", msg: "redis not reachable at start", err: error }));
+  await verification;
 
   async function guarded<T>(fallback: T, op: () => Promise<T>): Promise<T> {
     if (!client.isReady) return fallback;

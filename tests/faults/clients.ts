@@ -19,6 +19,8 @@ export interface Expected {
   fields: Record<string, unknown>;
   /** The window its last command was acknowledged in. */
   window: string;
+  /** An update without If-Match whose answer a fault cut off: resolved by reading the version. */
+  uncertain?: { before: number; patch: Record<string, unknown> };
 }
 
 /** What happened in one window of the run (a fault, from its start until the system converged). */
@@ -55,6 +57,11 @@ export interface Clients {
   stop(): Promise<void>;
   /** Ids a client has read with 200 (so likely in the cache), for the checks during a read-side fault. */
   readIds(): { kind: Kind; id: string }[];
+  /**
+   * Resolves the updates whose answer a fault cut off by reading each aggregate through the
+   * gateway: call it with the clients paused and the system converged. Returns what it could not.
+   */
+  resolveUncertain(): Promise<string[]>;
 }
 
 export function startClients(opts: { gatewayUrl: string; count: number; runId: string; recorder: Recorder }): Clients {
@@ -164,7 +171,19 @@ export function startClients(opts: { gatewayUrl: string; count: number; runId: s
       entry.kind === "product" ? { name: `Renamed ${n}`, priceCents: 1000 + n } : { name: `Renamed ${n}` };
     const headers: Record<string, string> = conditional ? { "If-Match": `"${entry.version}"` } : {};
     recorder.window.sent++;
-    const answer = await definitive(() => request("PATCH", path(entry.kind, entry.id), patch, headers));
+    const send = () => request("PATCH", path(entry.kind, entry.id), patch, headers);
+    let answer: Answer & { attempts: number };
+    if (conditional) answer = await definitive(send);
+    else {
+      // Sent again, an update without If-Match could apply twice, the first one landing late: a
+      // client reads the version instead, once the system answers again (resolveUncertain).
+      const once = await send();
+      if (typeof once.status !== "number" || !DEFINITIVE.has(once.status)) {
+        entry.uncertain = { before: entry.version, patch };
+        return;
+      }
+      answer = { ...once, attempts: 1 };
+    }
     let version: number;
     if (answer.status === 200 && typeof answer.body?.version === "number") version = answer.body.version;
     else if (answer.status === 412 && conditional && answer.attempts > 1) version = entry.version + 1;
@@ -223,7 +242,7 @@ export function startClients(opts: { gatewayUrl: string; count: number; runId: s
         continue;
       }
       turn++;
-      const live = mine.filter((entry) => !entry.deleted);
+      const live = mine.filter((entry) => !entry.deleted && !entry.uncertain);
       const kind: Kind = turn % 2 === 0 ? "product" : "user";
       const roll = Math.random();
       if (live.length < 3 || roll < 0.25) {
@@ -267,5 +286,27 @@ export function startClients(opts: { gatewayUrl: string; count: number; runId: s
       await Promise.all(runs);
     },
     readIds: () => [...readable],
+    async resolveUncertain() {
+      const problems: string[] = [];
+      for (const entry of ledger.values()) {
+        if (!entry.uncertain) continue;
+        const { before, patch } = entry.uncertain;
+        const answer = await request("GET", path(entry.kind, entry.id));
+        const version = answer.body?.version;
+        if (answer.status !== 200 || typeof version !== "number") {
+          problems.push(`${entry.kind} ${entry.id}: could not read its version (${answer.status})`);
+          continue;
+        }
+        if (version > before) {
+          // Applied (perhaps twice): the aggregate holds the patch at a newer version.
+          recorder.window.acknowledged++;
+          entry.version = version;
+          entry.fields = { ...entry.fields, ...patch };
+          entry.window = recorder.window.name;
+        }
+        entry.uncertain = undefined;
+      }
+      return problems;
+    },
   };
 }

@@ -303,6 +303,7 @@ export async function runFaultSuite(options: SuiteOptions): Promise<SuiteResult>
     await clients.stop();
     const final = await converge(stack, sql, mongo, options.convergeMs);
     failures.push(...final.differences.map((d) => `after the last fault: ${d}`));
+    if (final.converged) failures.push(...(await clients.resolveUncertain()).map((line) => `at the end: ${line}`));
     const lost = await lostEffects(sql, clients.ledger);
     failures.push(...[...lost.values()].map((line) => `lost: ${line}`));
     const topics = ["product", "user"].map((aggregate) => topicFor("", aggregate));
@@ -351,6 +352,7 @@ async function settle(
       `${what}: not converged after ${options.convergeMs / 1000} s: ${result.differences.slice(0, 5).join("; ")}`,
     );
   } else {
+    failures.push(...(await clients.resolveUncertain()).map((line) => `${what}: ${line}`));
     // Right away, before later commands could heal it: every aggregate this window changed reads
     // through the gateway as the read model holds it (a cache left behind by a crash would not).
     const touched = new Map([...clients.ledger].filter(([, entry]) => entry.window === what));
