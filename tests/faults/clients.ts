@@ -97,6 +97,13 @@ export function startClients(opts: { gatewayUrl: string; count: number; runId: s
       });
       const text = await response.text();
       count(response.status);
+      // A 503 says when to come back, and only while a fault holds or the system converges after it.
+      if (response.status === 503 && !response.headers.get("retry-after")) {
+        recorder.violations.push(`a 503 without Retry-After during ${recorder.window.name}: ${method} ${path}`);
+      }
+      if (response.status === 503 && recorder.window.name === "warm-up") {
+        recorder.violations.push(`a 503 with no fault applied: ${method} ${path} ${text.slice(0, 200)}`);
+      }
       let parsed: Record<string, unknown> | undefined;
       try {
         parsed = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
