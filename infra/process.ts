@@ -259,7 +259,9 @@ export function runLongTool(command: string, args: string[], options: ToolOption
         ),
       ),
     );
-    child.once("exit", (code, signal) => {
+    // "close", not "exit": only then has all of its output been read (a fast tool's last chunk
+    // can arrive after its exit, and `go mod download -json` then looked empty).
+    child.once("close", (code, signal) => {
       if (code === 0) return resolve(Buffer.concat(stdout).toString("utf8"));
       reject(
         failure(options.what, code === null ? `killed by ${signal}` : `exit ${code}`, tail.join(""), options.source),
