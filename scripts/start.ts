@@ -54,7 +54,7 @@ function bootstrapSteps(): { step: string; seconds: number }[] {
 }
 
 function breakdown(steps: { step: string; seconds: number }[], rows: Row[], services: number, total: number): string[] {
-  const line = (what: string, seconds: number) => `  ${what.padEnd(28)} ${seconds.toFixed(1).padStart(6)} s`;
+  const line = (what: string, seconds: number) => `  ${what.padEnd(34)} ${seconds.toFixed(1).padStart(6)} s`;
   return [
     `where the ${total.toFixed(1)} s to the first request went (the bootstrap's steps, then this script's):`,
     ...steps.map((s) => line(s.step, s.seconds)),
