@@ -1,19 +1,43 @@
 // The two waiting helpers every test uses: a free loopback port, and polling a condition with a
 // deadline (never a fixed sleep standing in for it).
+import fs from "node:fs";
 import net from "node:net";
 
-/** A loopback TCP port nothing listens on right now: bound by us, then released. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Where the kernel picks the local ports of outgoing connections ("32768 60999" on Linux by default). */
+function ephemeralStart(): number {
+  try {
+    return Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Ports this process handed out already: never twice. */
+const handedOut = new Set<number>();
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A loopback TCP port nothing listens on right now, below the kernel's range for outgoing
+ * connections: a port the kernel picks for port 0 is one of those, and under load an outgoing
+ * connection could take it between this answer and the service binding it ("No address added").
+ */
+export async function freePort(): Promise<number> {
+  const top = ephemeralStart();
+  const bottom = Math.max(1024, top - 2700);
+  for (let tries = 0; tries < 1000; tries++) {
+    const port = bottom + Math.floor(Math.random() * (top - bottom));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port from ${bottom} to ${top - 1}`);
 }
 
 /**
