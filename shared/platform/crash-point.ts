@@ -15,13 +15,6 @@ export type CrashPointName =
   | "projection-before-commit"
   | "writer-before-reply";
 
-export const CRASH_POINTS: readonly CrashPointName[] = [
-  "relay-after-publish",
-  "projection-after-write",
-  "projection-before-commit",
-  "writer-before-reply",
-];
-
 export function crashPoint(name: CrashPointName): void {
   if (armed !== name) return;
   remaining -= 1;

@@ -50,18 +50,13 @@ export interface FaultStack {
   stop(): Promise<void>;
 }
 
-/** Free loopback ports, all different. */
-async function ports(count: number): Promise<number[]> {
-  const found = new Set<number>();
-  while (found.size < count) found.add(await freePort());
-  return [...found];
-}
-
 export async function startFaultStack(say: (line: string) => void): Promise<FaultStack> {
   // Traversable by the `postgres` user, who owns the clusters when we run as root.
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "cqrs-faults-"));
   fs.chmodSync(stateDir, 0o755);
-  const [pg, pgRead, redis, kafka, controller, ferretdb, ...servicePorts] = await ports(6 + 2 * 4 + 1);
+  const [pg, pgRead, redis, kafka, controller, ferretdb, ...servicePorts] = await Promise.all(
+    Array.from({ length: 6 + 2 * 4 + 1 }, () => freePort()),
+  );
   const infraEnv: Record<string, string> = {
     CQRS_STATE_DIR: stateDir,
     POSTGRES_PORT: String(pg),

@@ -33,9 +33,11 @@ export async function freePort(): Promise<number> {
   const bottom = Math.max(1024, top - 2700);
   for (let tries = 0; tries < 1000; tries++) {
     const port = bottom + Math.floor(Math.random() * (top - bottom));
-    if (handedOut.has(port) || !(await bindable(port))) continue;
+    if (handedOut.has(port)) continue;
+    // Reserved before the check: concurrent calls never hand out the same port.
     handedOut.add(port);
-    return port;
+    if (await bindable(port)) return port;
+    handedOut.delete(port);
   }
   throw new Error(`no free port from ${bottom} to ${top - 1}`);
 }
