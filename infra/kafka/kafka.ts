@@ -77,8 +77,7 @@ export const kafkaServer: Server = {
     fs.writeFileSync(propertiesFile, properties);
     fs.copyFileSync(path.join(here, "log4j2.properties"), path.join(ctx.runDir, "log4j2.properties"));
     if (!fs.existsSync(path.join(ctx.dataDir, "meta.properties"))) {
-      // A cluster id is 16 random bytes in URL-safe base64, what `kafka-storage random-uuid` prints.
-      const clusterId = crypto.randomBytes(16).toString("base64url");
+      const clusterId = randomClusterId();
       ctx.say(`formatting Kafka storage in ${ctx.dataDir}`);
       runTool(
         "java",
@@ -135,3 +134,14 @@ export const kafkaServer: Server = {
     }
   },
 };
+
+/**
+ * A cluster id: 16 random bytes in URL-safe base64, what `kafka-storage random-uuid` prints, and
+ * like it never starting with "-" (1 in 64 would; the format command would read it as an option).
+ */
+export function randomClusterId(): string {
+  for (;;) {
+    const id = crypto.randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
+}

@@ -372,12 +372,24 @@ export async function runBench(options: BenchOptions): Promise<number> {
       const dataset = await prepareDataset(size, runTag);
       if (dataset.kept) undo.push(() => restoreKept(dataset, skuPrefix));
       const ahead = settings.startAhead;
-      const mainSystem = startWhen(true, () =>
-        system(`bench_${sizeLabel}`, { telemetry: true, env: dataset.env, readerLog: last }),
-      );
+      const mainSystem = startWhen(true, () => system(`bench_${sizeLabel}`, { telemetry: true, env: dataset.env }));
+      // Systems that only read the main one's data set run a reader and a gateway of their own, and
+      // send writes to the main writer: a writer of theirs on the same database could take the relay's
+      // lease and publish the main system's events to topics its reader never reads.
+      const readingSystem = async (name: string, options: SystemOptions) => {
+        const writer = (await mainSystem()).system.env.WRITER_ADDRESS ?? "";
+        return system(name, {
+          ...options,
+          env: { ...options.env, WRITER_ADDRESS: writer },
+          only: ["reader", "gateway"],
+        });
+      };
       // Every read a miss: a reader whose cache never keeps an entry (CACHE_TTL_SECONDS=0).
       const uncachedSystem = startWhen(ahead && runsUncached, () =>
-        system(`bench_${sizeLabel}_uncached`, { telemetry: true, env: { ...dataset.env, CACHE_TTL_SECONDS: "0" } }),
+        readingSystem(`bench_${sizeLabel}_uncached`, {
+          telemetry: true,
+          env: { ...dataset.env, CACHE_TTL_SECONDS: "0" },
+        }),
       );
       // Creates go to fresh data sets of their own, so they grow no read data set.
       const writeSystems = startWhen(ahead && runsWrites, async () => {
@@ -394,7 +406,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       const hot = dataset.liveIds.slice(0, settings.hotIds).map((id) => `/api/v1/products/${id}`);
       // Its cache filled as it starts: the first read of each hot id misses, every later one hits.
       const readsOffSystem = startWhen(ahead && runsReadsOff, async () => {
-        const readsOff = await system(`bench_${sizeLabel}_off`, { telemetry: false, env: dataset.env });
+        const readsOff = await readingSystem(`bench_${sizeLabel}_off`, { telemetry: false, env: dataset.env });
         await getEach(readsOff.system.urls.gateway, hot);
         return readsOff;
       });

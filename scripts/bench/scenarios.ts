@@ -360,13 +360,46 @@ export async function projectionCaughtUp(system: BenchSystem, limitMs = 120_000)
             : undefined,
         limitMs,
         200,
-      );
+      ).catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\n${await stuckProjection(system, await products.countDocuments({}))}`);
+      });
     } finally {
       await mongo.close();
     }
   } finally {
     await sql.end({ timeout: 2 });
   }
+}
+
+/** What a projection that did not catch up says about where events stopped: a failure's detail. */
+async function stuckProjection(system: BenchSystem, projected: number): Promise<string> {
+  const gauge = async (url: string, name: string) => {
+    const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })
+      .then((response) => response.text())
+      .catch((error: unknown) => `unreachable: ${String(error)}`);
+    return (
+      text
+        .split("\n")
+        .filter((line) => line.startsWith(name))
+        .join("; ") || "none"
+    );
+  };
+  const warnings = system.services
+    .filter((service) => service.name !== "gateway")
+    .flatMap((service) =>
+      service.lines
+        .filter((line) => /"level":"(warn|error|fatal)"|relay lease/.test(line))
+        .slice(-8)
+        .map((line) => `  ${service.name}: ${line.slice(0, 400)}`),
+    );
+  return [
+    `read model: ${projected} products; outbox rows not yet published: ${await unsent(system.config.postgres.url)}`,
+    `writer relay lease: ${await gauge(system.urls.writer, "cqrs_outbox_relay_lease")}`,
+    `reader events: ${await gauge(system.urls.reader, "cqrs_projection_events")}`,
+    `reader consumer lag: ${await gauge(system.urls.reader, "messaging_kafka_consumer_lag")}`,
+    "the writer's and reader's warnings and lease lines, newest last:",
+    ...(warnings.length > 0 ? warnings : ["  none"]),
+  ].join("\n");
 }
 
 /** Rows of the outbox the relay has not published yet. */
