@@ -28,7 +28,8 @@ export interface ProductDoc {
   sortName?: string;
 }
 
-export const products = (db: Db): Collection<ProductDoc> => db.collection<ProductDoc>(COLLECTION);
+/** A generation of the product read model: by default the first, `products` (shared/read-side/generations.ts). */
+export const products = (db: Db, name: string = COLLECTION): Collection<ProductDoc> => db.collection<ProductDoc>(name);
 
 /**
  * Indexes for every query shape: by id (built in), word prefixes and tag (named *_gin: the patched
@@ -65,6 +66,7 @@ export function toProduct(doc: ProductDoc): Product {
 
 export const productProjection = versionedProjection({
   events: productEvents,
+  model: COLLECTION,
   collection: products,
   cacheKind: CACHE_KIND,
   indexes: INDEXES,

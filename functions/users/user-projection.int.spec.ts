@@ -23,7 +23,7 @@ let reader: { deps: ReaderDeps; close(): Promise<void> } | undefined;
 
 before(async () => {
   reader = await connectReaderDeps(config, testLog);
-  await userProjection.setup(deps().readModel);
+  await userProjection.setup(deps());
 });
 
 after(async () => {
@@ -79,7 +79,7 @@ async function read(id: string): Promise<unknown> {
 
 describe("user projection", () => {
   test("setup declares every index once, and a second setup changes nothing", async () => {
-    await userProjection.setup(deps().readModel);
+    await userProjection.setup(deps());
     const names = (await users(deps().readModel).listIndexes().toArray()).map((index) => String(index.name));
     for (const index of INDEXES) assert.equal(names.filter((name) => name === index.name).length, 1, index.name);
   });
@@ -128,7 +128,7 @@ describe("user projection", () => {
     assert.equal((await deps().cache.get(CACHE_KIND, id))?.version, 1);
     await apply(envelope(state(id, 2, { name: "Renamed" })));
     assert.equal(await deps().cache.get(CACHE_KIND, id), undefined, "the old body is dropped");
-    assert.equal(await deps().cache.fill(CACHE_KIND, id, 1, "{}"), false, "a late fill of version 1 is refused");
+    assert.equal(await deps().cache.fill(CACHE_KIND, id, 1, "{}", 1), false, "a late fill of version 1 is refused");
     const again = (await read(id)) as { user: { name: string; version: number } };
     assert.equal(again.user.version, 2);
     assert.equal(again.user.name, "Renamed");

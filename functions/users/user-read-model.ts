@@ -27,7 +27,8 @@ export interface UserDoc {
   sortEmail?: string;
 }
 
-export const users = (db: Db): Collection<UserDoc> => db.collection<UserDoc>(COLLECTION);
+/** A generation of the user read model: by default the first, `users` (shared/read-side/generations.ts). */
+export const users = (db: Db, name: string = COLLECTION): Collection<UserDoc> => db.collection<UserDoc>(name);
 
 /**
  * Indexes for every query shape: by id (built in), name word prefixes (a GIN index on the patched
@@ -55,6 +56,7 @@ export function toUser(doc: UserDoc): User {
 
 export const userProjection = versionedProjection({
   events: userEvents,
+  model: COLLECTION,
   collection: users,
   cacheKind: CACHE_KIND,
   indexes: INDEXES,

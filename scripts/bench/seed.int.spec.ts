@@ -152,8 +152,8 @@ describe("bulk seeding of the benchmark's data", () => {
     // ...and each event it published applied by the projection, in order.
     const reader = await connectReaderDeps(projected, testLog);
     try {
-      await productProjection.setup(reader.deps.readModel);
-      await userProjection.setup(reader.deps.readModel);
+      await productProjection.setup(reader.deps);
+      await userProjection.setup(reader.deps);
       for (const { aggregateType, envelope } of envelopes) {
         const projection = aggregateType === "product" ? productProjection : userProjection;
         assert.equal(await projection.apply(reader.deps, envelope), "applied");

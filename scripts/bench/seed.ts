@@ -20,6 +20,7 @@ import { type UserState, eventData as userData } from "#functions/users/user.ts"
 import { COLLECTION as USERS, userProjection } from "#functions/users/user-read-model.ts";
 import { ensureDatabase, migrateDatabase } from "#services/writer/writer.ts";
 import type { Config } from "#shared/platform/config.ts";
+import { baseGenerations } from "#shared/read-side/generations.ts";
 import type { Projection } from "#shared/read-side/projection.ts";
 import type { ReadModelDoc } from "#shared/read-side/versioned-projection.ts";
 import * as schema from "#shared/write-side/db/schema.ts";
@@ -143,7 +144,7 @@ async function seedAggregate<S extends Lifecycle>(
       await settled(Array.from({ length: IN_FLIGHT }, worker));
       // After the documents: on a real MongoDB, building an index once is cheaper than keeping it
       // up to date through every insert.
-      await aggregate.projection.setup(readModel);
+      await aggregate.projection.setup({ readModel, generations: baseGenerations });
     });
   } finally {
     await sql.end({ timeout: 5 });

@@ -1,5 +1,8 @@
 // The reader's composition root: MongoDB read model, Redis cache, the projections consuming Kafka,
 // and the query functions served over gRPC.
+
+import crypto from "node:crypto";
+import os from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import { MongoClient } from "mongodb";
 import { projections, readerHandlers } from "#functions/reader-registry.ts";
@@ -12,6 +15,7 @@ import type { Log } from "#shared/platform/log.ts";
 import { observeConsumerLag } from "#shared/platform/telemetry/lag-metrics.ts";
 import { metricsRoutes } from "#shared/platform/telemetry/metrics.ts";
 import { connectCache } from "#shared/read-side/cache.ts";
+import { followGenerations } from "#shared/read-side/generations.ts";
 import { type ProjectionRunner, startProjections } from "#shared/read-side/projection-consumer.ts";
 import type { ReaderDeps } from "#shared/read-side/reader-deps.ts";
 import { listen } from "#shared/transport/grpc.ts";
@@ -37,15 +41,24 @@ export async function connectReaderDeps(
     ttlSeconds: config.redis.cacheTtlSeconds,
     log,
   });
+  const readModel = mongo.db(config.mongodb.database);
+  const generations = await followGenerations({
+    db: readModel,
+    instance: `reader@${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`,
+    pollMs: config.reader.generationsPollMs,
+    log,
+  });
   return {
     deps: {
-      readModel: mongo.db(config.mongodb.database),
+      readModel,
       cache,
+      generations,
       clock: () => new Date(),
       minVersionWaitMs: config.reader.minVersionWaitMs,
       queryTimeoutMs: config.reader.queryTimeoutMs,
     },
     async close() {
+      await generations.close();
       await cache.close();
       await mongo.close();
     },
@@ -54,7 +67,7 @@ export async function connectReaderDeps(
 
 export async function startReader(config: Config, log: Log): Promise<Reader> {
   const { deps, close } = await connectReaderDeps(config, log);
-  const { readModel, cache } = deps;
+  const { readModel, cache, generations } = deps;
 
   const kafka = kafkaClient(config.kafka.brokers, "reader");
   const runner = await startProjections({
@@ -66,7 +79,7 @@ export async function startReader(config: Config, log: Log): Promise<Reader> {
     partitions: config.kafka.partitions,
     batchSize: config.reader.projectionBatchSize,
     projections,
-    deps: { readModel, cache },
+    deps: { readModel, cache, generations },
     log,
   });
 

@@ -19,6 +19,7 @@ import type { CallMiddleware } from "#shared/transport/function.ts";
 import { listen } from "#shared/transport/grpc.ts";
 import * as schema from "#shared/write-side/db/schema.ts";
 import { deleteExpiredKeys, idempotency } from "#shared/write-side/idempotency.ts";
+import { deleteSentRows } from "#shared/write-side/outbox.ts";
 import { type Relay, startRelay } from "#shared/write-side/outbox-relay.ts";
 import { tracedSql } from "#shared/write-side/postgres-spans.ts";
 import { startRelayLease } from "#shared/write-side/relay-lease.ts";
@@ -106,6 +107,12 @@ export async function startWriter(config: Config, log: Log): Promise<Writer> {
       deleteExpiredKeys(deps.db, deps.clock()).catch((error: unknown) =>
         log({ level: "warn", msg: "could not delete expired idempotency keys", err: error }),
       );
+      const retentionMs = config.writer.outboxRetentionHours * 3_600_000;
+      if (retentionMs > 0) {
+        deleteSentRows(deps.db, new Date(deps.clock().getTime() - retentionMs)).catch((error: unknown) =>
+          log({ level: "warn", msg: "could not delete published outbox rows", err: error }),
+        );
+      }
     }, 3_600_000);
     sweep.unref();
     const grpcPort = await listen(server, config.writer.host, config.writer.port);

@@ -111,6 +111,11 @@ export function loadConfig(env: Env = process.env) {
       relayPollMs: integer(env, "OUTBOX_POLL_MS", 2000, 10, 600_000),
       /** How long a relay that stalls keeps the lease before another writer takes it (relay-lease.ts). */
       relayLeaseMs: integer(env, "RELAY_LEASE_MS", 10_000, 400, 600_000),
+      /**
+       * How long a published outbox row is kept (hours; 0 keeps them for ever). Nothing depends on
+       * sent rows: a rebuild reads the aggregates' rows, not the outbox.
+       */
+      outboxRetentionHours: integer(env, "OUTBOX_RETENTION_HOURS", 168, 0, 24 * 3650),
       /** How long an Idempotency-Key is remembered. */
       idempotencyTtlHours: integer(env, "IDEMPOTENCY_TTL_HOURS", 24, 1, 24 * 365),
       /** drizzle-kit's migrations, applied at start (beside the bundle in the image). */
@@ -128,6 +133,8 @@ export function loadConfig(env: Env = process.env) {
       queryTimeoutMs: integer(env, "READ_MODEL_TIMEOUT_MS", 4000, 1, 600_000),
       // Most messages of one partition the projection applies in one bulk write.
       projectionBatchSize: integer(env, "PROJECTION_BATCH_SIZE", 200, 1, 10_000),
+      /** How often a reader reads which generation of each read model is live (a rebuild's switch). */
+      generationsPollMs: integer(env, "GENERATIONS_POLL_MS", 1000, 50, 60_000),
     },
   };
 }

@@ -66,14 +66,14 @@ after(async () => {
 
 test("an invalidation missed while redis was down is replayed, and the old body is never served", async () => {
   assert.ok(cache && server);
-  assert.equal(await cache.fill("product", "p1", 1, '{"v":1}'), true);
+  assert.equal(await cache.fill("product", "p1", 1, '{"v":1}', 1), true);
   assert.deepEqual(await cache.get("product", "p1"), { version: 1, body: '{"v":1}' });
 
   await stopRedis(server);
   // Down: the projection applies v2; the cache cannot take the invalidation, reads and fills miss.
   assert.equal(await cache.invalidate("product", "p1", 2), false);
   assert.equal(await cache.get("product", "p1"), undefined);
-  assert.equal(await cache.fill("product", "p1", 1, '{"v":1}'), false);
+  assert.equal(await cache.fill("product", "p1", 1, '{"v":1}', 1), false);
   assert.ok(logs.some((e) => String(e.msg).includes("missed invalidations")));
 
   // Back, with its old data (append-only file): v1's body is in Redis again until the replay lands,
@@ -96,7 +96,7 @@ test("an invalidation missed while redis was down is replayed, and the old body 
     "a restarted Redis (another run_id) has the prefix dropped: other readers' missed invalidations are unknown here",
   );
   assert.equal(await cache.get("product", "p1"), undefined, "v2 is known, its body is not cached yet");
-  assert.equal(await cache.fill("product", "p1", 1, '{"v":1}'), false, "an older fill is refused");
-  assert.equal(await cache.fill("product", "p1", 2, '{"v":2}'), true);
+  assert.equal(await cache.fill("product", "p1", 1, '{"v":1}', 1), false, "an older fill is refused");
+  assert.equal(await cache.fill("product", "p1", 2, '{"v":2}', 1), true);
   assert.deepEqual(await cache.get("product", "p1"), { version: 2, body: '{"v":2}' });
 });

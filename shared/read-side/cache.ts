@@ -12,18 +12,29 @@ import { appMetrics } from "../platform/telemetry/metrics.ts";
 
 const FILL = `
 local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+local gen = tonumber(redis.call('HGET', KEYS[1], 'g') or '0')
 local v = tonumber(ARGV[1])
-if v < cur then return 0 end
-if v == cur and redis.call('HEXISTS', KEYS[1], 'b') == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'b', ARGV[2])
+local g = tonumber(ARGV[4])
+if g < gen or v < cur then return 0 end
+if v == cur and g == gen and redis.call('HEXISTS', KEYS[1], 'b') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'b', ARGV[2], 'g', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1`;
 
 const INVALIDATE = `
 local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if tonumber(ARGV[1]) <= cur then return 0 end
+local gen = redis.call('HGET', KEYS[1], 'g') or '0'
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', ARGV[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'g', gen)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+const SUPERSEDE = `
+local gen = tonumber(redis.call('HGET', KEYS[1], 'g') or '0')
+if tonumber(ARGV[1]) <= gen then return 0 end
+redis.call('HDEL', KEYS[1], 'b')
+redis.call('HSET', KEYS[1], 'g', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
@@ -34,10 +45,20 @@ export interface CacheHit {
 
 export interface VersionedCache {
   get(kind: string, id: string): Promise<CacheHit | undefined>;
-  /** Stores `body` at `version` unless the cache already knows a newer version. */
-  fill(kind: string, id: string, version: number, body: string): Promise<boolean>;
+  /**
+   * Stores `body`, read from read-model generation `generation` at `version`, unless the cache
+   * already knows a newer version or generation (a body of the same version from a newer
+   * generation replaces one from an older generation).
+   */
+  fill(kind: string, id: string, version: number, body: string, generation: number): Promise<boolean>;
   /** Records that `version` exists, dropping any older body. */
   invalidate(kind: string, id: string, version: number): Promise<boolean>;
+  /**
+   * Records that generation `generation` of the read model holds a different document for `id`
+   * (a rebuild switched to it): the body goes, and no fill from an older generation comes back.
+   * Throws when Redis cannot take it.
+   */
+  supersede(kind: string, id: string, generation: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -153,15 +174,24 @@ export async function connectCache(opts: {
       appMetrics().cacheRequests.add(1, { "cache.kind": kind, "cache.hit": hit !== undefined });
       return hit;
     },
-    fill: (kind, id, version, body) =>
+    fill: (kind, id, version, body, generation) =>
       guarded(false, async () => {
         if (opts.ttlSeconds === 0 || bypass(key(kind, id))) return false;
         const result = await client.eval(FILL, {
           keys: [key(kind, id)],
-          arguments: [String(version), body, String(opts.ttlSeconds)],
+          arguments: [String(version), body, String(opts.ttlSeconds), String(generation)],
         });
         return result === 1;
       }),
+    supersede: async (kind, id, generation) => {
+      if (opts.ttlSeconds === 0) return false;
+      if (!client.isReady) throw new Error("redis is not connected");
+      const result = await client.eval(SUPERSEDE, {
+        keys: [key(kind, id)],
+        arguments: [String(generation), String(opts.ttlSeconds)],
+      });
+      return result === 1;
+    },
     invalidate: async (kind, id, version) => {
       // With a TTL of 0 nothing is ever filled, so there is nothing to guard.
       if (opts.ttlSeconds === 0) return false;

@@ -73,7 +73,7 @@ export async function startProjections(opts: {
   await ensureTopics(opts.kafka, [...topics, ...deadLetterTopics], opts.partitions, (topic) =>
     deadLetterTopics.has(topic) ? retention : {},
   );
-  for (const projection of opts.projections) await projection.setup(opts.deps.readModel);
+  for (const projection of opts.projections) await projection.setup(opts.deps);
 
   const dlq: Producer = await connectProducer(opts.kafka);
   const consumer: Consumer = opts.kafka.consumer({

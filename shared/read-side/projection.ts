@@ -2,6 +2,7 @@
 import type { Db } from "mongodb";
 import type { EventEnvelope } from "../platform/events.ts";
 import type { VersionedCache } from "./cache.ts";
+import type { Generations } from "./generations.ts";
 
 /** A message that can never be applied: it goes to the dead-letter topic with this reason. */
 export class PoisonMessage extends Error {
@@ -11,13 +12,15 @@ export class PoisonMessage extends Error {
 export interface ProjectionDeps {
   readModel: Db;
   cache: VersionedCache;
+  /** Which generations of each read model a projection writes (shared/read-side/generations.ts). */
+  generations: Generations;
 }
 
 export interface Projection {
   /** Events of `<aggregateType>-events` come here. */
   aggregateType: string;
   /** Creates the read model's indexes (every query shape needs one on a real MongoDB). */
-  setup(readModel: Db): Promise<void>;
+  setup(deps: Pick<ProjectionDeps, "readModel" | "generations">): Promise<void>;
   /**
    * Applies one event if it is newer than what the read model has; `stale` if it is not (a
    * duplicate or a replay). Throws PoisonMessage for an event it can never apply; any other error

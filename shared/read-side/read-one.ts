@@ -21,7 +21,9 @@ export interface ReadOneSpec<Doc extends ReadModelDoc, Item extends { version: n
   kind: string;
   /** What a 404 says, e.g. "no such product". */
   missing: string;
-  collection: (db: Db) => Collection<Doc>;
+  /** The read model, e.g. "products": its live generation is read. */
+  model: string;
+  collection: (db: Db, name: string) => Collection<Doc>;
   toItem(doc: Doc): Item;
 }
 
@@ -33,14 +35,17 @@ async function lookup<Doc extends ReadModelDoc, Item extends { version: number }
 ): Promise<Item | "deleted" | undefined> {
   const cached = await deps.cache.get(spec.kind, id);
   if (cached && cached.version >= minVersion) return JSON.parse(cached.body) as Item;
-  const doc = (await flights(`${deps.readModel.databaseName}/${spec.kind}:${id}`, async () => {
+  const epoch = deps.generations.epoch(spec.model);
+  const name = deps.generations.live(spec.model);
+  const doc = (await flights(`${deps.readModel.databaseName}/${name}:${id}`, async () => {
     // The driver's types cannot follow a generic document through a filter on _id.
-    const found = await (spec.collection(deps.readModel) as unknown as Collection<ReadModelDoc>).findOne(
+    const found = await (spec.collection(deps.readModel, name) as unknown as Collection<ReadModelDoc>).findOne(
       { _id: id },
       { maxTimeMS: deps.queryTimeoutMs },
     );
     if (found && !found.deleted) {
-      await deps.cache.fill(spec.kind, id, found.version, JSON.stringify(spec.toItem(found as Doc)));
+      const body = JSON.stringify(spec.toItem(found as Doc));
+      await deps.cache.fill(spec.kind, id, found.version, body, epoch);
     }
     return found;
   })) as Doc | null;

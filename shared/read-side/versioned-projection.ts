@@ -37,7 +37,10 @@ export interface IndexSpec {
 export interface VersionedProjectionSpec<T extends string, D extends StateData, Doc extends ReadModelDoc> {
   /** The aggregate's events: exactly these types are applied, their data brought up to date first. */
   events: AggregateEvents<T, D>;
-  collection: (db: Db) => Collection<Doc>;
+  /** The read model's name, that of its first generation's collection, e.g. "products". */
+  model: string;
+  /** A generation's collection of the read model, by its name. */
+  collection: (db: Db, name: string) => Collection<Doc>;
   /** The cache kind whose entries the projection invalidates. */
   cacheKind: string;
   /** Indexes for every query shape; declared here, created at start when missing. */
@@ -63,6 +66,13 @@ export async function ensureIndexes(
 
 /** A versioned projection, and the document it writes for an event's data. */
 export interface VersionedProjection<D> extends Projection {
+  model: string;
+  cacheKind: string;
+  indexes: readonly IndexSpec[];
+  /** The aggregate's events (a rebuild brings a row's state to the event data the projection reads). */
+  events: AggregateEvents<string, D>;
+  /** A generation's collection, by its name. */
+  collection(db: Db, name: string): Collection<ReadModelDoc>;
   /**
    * What `apply` writes for `data` (the upsert's filter gives the _id): the live document, or the
    * tombstone. Exposed so that a bulk load (scripts/bench/seed.ts) writes exactly what the
@@ -93,27 +103,13 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
     return parsed.output;
   };
 
-  const applyBatch: Projection["applyBatch"] = async (
-    { readModel, cache },
-    events,
-    within = (_index, work) => work(),
-  ) => {
-    const outcomes: BatchOutcome[] = events.map(() => "stale");
-    // The newest state of each aggregate in the batch: the only one worth writing.
-    const newest = new Map<string, { index: number; data: D }>();
-    events.forEach((event, index) => {
-      const parsed = parseData(event);
-      if (typeof parsed === "string") {
-        outcomes[index] = { poison: parsed };
-        return;
-      }
-      const seen = newest.get(parsed.id);
-      if (seen === undefined || seen.data.version < parsed.version) newest.set(parsed.id, { index, data: parsed });
-    });
-    const writes = [...newest.values()];
-    if (writes.length === 0) return outcomes;
-    // The driver's types cannot follow a generic document through replaceOne's filter.
-    const collection = spec.collection(readModel) as unknown as Collection<ReadModelDoc>;
+  const collectionOf = (db: Db, name: string) => spec.collection(db, name) as unknown as Collection<ReadModelDoc>;
+
+  /**
+   * Writes each aggregate's newest state into one collection, version-guarded; the indexes (into
+   * `writes`) of the ones that were stale there.
+   */
+  async function writeInto(collection: Collection<ReadModelDoc>, writes: { data: D }[]): Promise<Set<number>> {
     const operation = ({ data }: { data: D }): AnyBulkWriteOperation<ReadModelDoc> => ({
       replaceOne: {
         filter: { _id: data.id, version: { $lt: data.version } },
@@ -139,6 +135,35 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
         from += failed.index + 1;
       }
     }
+    return stale;
+  }
+
+  const applyBatch: Projection["applyBatch"] = async (
+    { readModel, cache, generations },
+    events,
+    within = (_index, work) => work(),
+  ) => {
+    const outcomes: BatchOutcome[] = events.map(() => "stale");
+    // The newest state of each aggregate in the batch: the only one worth writing.
+    const newest = new Map<string, { index: number; data: D }>();
+    events.forEach((event, index) => {
+      const parsed = parseData(event);
+      if (typeof parsed === "string") {
+        outcomes[index] = { poison: parsed };
+        return;
+      }
+      const seen = newest.get(parsed.id);
+      if (seen === undefined || seen.data.version < parsed.version) newest.set(parsed.id, { index, data: parsed });
+    });
+    const writes = [...newest.values()];
+    if (writes.length === 0) return outcomes;
+    // The live generation decides what was applied; a generation being rebuilt gets the same writes
+    // (its snapshot and these overlap: the version guard keeps the newer of the two).
+    const stale = await generations.writing(spec.model, async ([live = spec.model, ...building]) => {
+      const staleInLive = await writeInto(collectionOf(readModel, live), writes);
+      for (const name of building) await writeInto(collectionOf(readModel, name), writes);
+      return staleInLive;
+    });
     const applied = writes.filter((_write, k) => !stale.has(k));
     for (const { index } of applied) outcomes[index] = "applied";
     if (applied.length > 0) crashPoint("projection-after-write");
@@ -153,9 +178,14 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
 
   return {
     aggregateType: spec.events.aggregateType,
+    model: spec.model,
+    cacheKind: spec.cacheKind,
+    indexes: spec.indexes,
+    events: spec.events as unknown as AggregateEvents<string, D>,
+    collection: collectionOf,
 
-    setup: (readModel) =>
-      ensureIndexes(spec.collection(readModel) as unknown as Collection<ReadModelDoc>, spec.indexes),
+    setup: ({ readModel, generations }) =>
+      ensureIndexes(collectionOf(readModel, generations.live(spec.model)), spec.indexes),
 
     async apply(deps, event) {
       const [outcome] = await applyBatch(deps, [event]);

@@ -1,10 +1,11 @@
 // Appending an event to the outbox inside the command's transaction. The relay publishes it later;
 // the writer never talks to Kafka inside a request (no dual write).
 import { context, propagation } from "@opentelemetry/api";
+import { and, isNotNull, lt } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import type { EventEnvelope } from "../platform/events.ts";
 import { outbox } from "./db/schema.ts";
-import type { WriterTx } from "./writer-deps.ts";
+import type { WriterDb, WriterTx } from "./writer-deps.ts";
 
 export interface NewEvent {
   aggregateType: string;
@@ -40,4 +41,16 @@ export async function appendEvent(tx: WriterTx, event: NewEvent): Promise<EventE
     headers,
   });
   return envelope;
+}
+
+/**
+ * Deletes rows the relay published before `sentBefore` (OUTBOX_RETENTION_HOURS): unsent rows are
+ * never touched. Nothing reads sent rows back; they are kept a while to trace what was published.
+ */
+export async function deleteSentRows(db: WriterDb, sentBefore: Date): Promise<number> {
+  const deleted = await db
+    .delete(outbox)
+    .where(and(isNotNull(outbox.sentAt), lt(outbox.sentAt, sentBefore)))
+    .returning({ id: outbox.id });
+  return deleted.length;
 }

@@ -27,6 +27,7 @@ import { mulberry32 } from "#scripts/bench/data.ts";
 import { loadConfig } from "#shared/platform/config.ts";
 import type { EventEnvelope } from "#shared/platform/events.ts";
 import type { VersionedCache } from "#shared/read-side/cache.ts";
+import { baseGenerations } from "#shared/read-side/generations.ts";
 import type { ReaderDeps } from "#shared/read-side/reader-deps.ts";
 import { eventually, freePort, runId } from "#tests/support/system.ts";
 
@@ -40,11 +41,13 @@ const noCache: VersionedCache = {
   get: async () => undefined,
   fill: async () => true,
   invalidate: async () => true,
+  supersede: async () => true,
   close: async () => {},
 };
 const deps = (readModel: Db): ReaderDeps => ({
   readModel,
   cache: noCache,
+  generations: baseGenerations,
   clock: () => new Date(),
   minVersionWaitMs: 0,
   queryTimeoutMs: 30_000,
@@ -136,8 +139,8 @@ async function connect(url: string): Promise<MongoClient> {
 
 async function seed(db: Db): Promise<void> {
   await db.dropDatabase();
-  await productProjection.setup(db);
-  await userProjection.setup(db);
+  await productProjection.setup({ readModel: db, generations: baseGenerations });
+  await userProjection.setup({ readModel: db, generations: baseGenerations });
   await db
     .collection(PRODUCTS)
     .insertMany(products.map((p) => ({ _id: p.id, ...productProjection.document(productData(p)) }) as never));
@@ -363,7 +366,14 @@ describe("the versioned upsert behaves the same on both", () => {
       const outcomes = await same(`upserts of ${base.id}`, async (db) => {
         const results: string[] = [];
         for (const state of sequence) {
-          results.push(String(await productProjection.apply({ readModel: db, cache: noCache }, envelope(state))));
+          results.push(
+            String(
+              await productProjection.apply(
+                { readModel: db, cache: noCache, generations: baseGenerations },
+                envelope(state),
+              ),
+            ),
+          );
         }
         return { results, doc: await db.collection(PRODUCTS).findOne({ _id: base.id as never }) };
       });

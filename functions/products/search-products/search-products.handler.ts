@@ -8,7 +8,7 @@ import { queryPrefixes } from "#shared/read-side/text.ts";
 import type { ReadModelDoc } from "#shared/read-side/versioned-projection.ts";
 import type { SortOf } from "#shared/transport/cursor.ts";
 import { implement } from "#shared/transport/function.ts";
-import { products, toProduct } from "../product-read-model.ts";
+import { COLLECTION, products, toProduct } from "../product-read-model.ts";
 import { SORTS, searchProducts } from "./search-products.ts";
 
 const paging = keyset(SORTS, { name: "sortName", priceCents: "priceCents", createdAt: "createdAt" });
@@ -33,7 +33,7 @@ export const buildSort = (sort: SortOf<(typeof SORTS.names)[number]>) => paging.
 
 export const searchProductsHandler = implement(searchProducts, async (request, deps: ReaderDeps) => {
   const { docs, nextCursor } = await paging.page(
-    products(deps.readModel),
+    products(deps.readModel, deps.generations.live(COLLECTION)),
     matching(request),
     request,
     deps.queryTimeoutMs,

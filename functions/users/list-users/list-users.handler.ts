@@ -8,7 +8,7 @@ import { normalise, queryPrefixes } from "#shared/read-side/text.ts";
 import type { ReadModelDoc } from "#shared/read-side/versioned-projection.ts";
 import type { SortOf } from "#shared/transport/cursor.ts";
 import { implement } from "#shared/transport/function.ts";
-import { toUser, users } from "../user-read-model.ts";
+import { COLLECTION, toUser, users } from "../user-read-model.ts";
 import { listUsers, SORTS } from "./list-users.ts";
 
 const paging = keyset(SORTS, { name: "sortName", email: "sortEmail", createdAt: "createdAt" });
@@ -47,7 +47,7 @@ export const buildSort = (sort: SortOf<(typeof SORTS.names)[number]>) => paging.
 
 export const listUsersHandler = implement(listUsers, async (request, deps: ReaderDeps) => {
   const { docs, nextCursor } = await paging.page(
-    users(deps.readModel),
+    users(deps.readModel, deps.generations.live(COLLECTION)),
     matching(request),
     request,
     deps.queryTimeoutMs,
