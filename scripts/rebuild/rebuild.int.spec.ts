@@ -22,7 +22,7 @@ import { callJson } from "#tests/support/http.ts";
 import { eventually, startSystem, type TestSystem, testLog } from "#tests/support/system.ts";
 import { documentOf } from "./copy.ts";
 import { RebuildRefused } from "./pointer.ts";
-import { dropPrevious, type RebuildContext, type RebuildOptions, rebuild, rollback } from "./run.ts";
+import { dropPrevious, type RebuildContext, type RebuildOptions, rebuild, rebuildOne, rollback } from "./run.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const source = rebuildSources.products;
@@ -258,6 +258,27 @@ describe("npm run rebuild", () => {
     await dropPrevious(context());
     const names = (await db.listCollections().toArray()).map((c) => c.name);
     assert.ok(!names.includes(collectionName("products", back.generation)), "the previous generation is dropped");
+    await liveEqualsPostgres();
+  });
+
+  test("--id rewrites one live document from its row and the cache serves it corrected", async () => {
+    const live = await liveCollection();
+    const [doc] = await live.find({ deleted: false }).sort({ _id: -1 }).limit(1).toArray();
+    assert.ok(doc);
+    const right = (doc as unknown as { name: string }).name;
+    await live.updateOne({ _id: doc._id }, { $set: { name: "WRONG ONE" } });
+    await redis.del(`${system.config.redis.keyPrefix}product:${doc._id}`);
+    assert.equal((await readBack(doc._id, doc.version)).name, "WRONG ONE", "the wrong body is cached");
+    const difference = await rebuildOne(context(), doc._id);
+    assert.deepEqual(difference?.kind === "changed" ? difference.fields.map((f) => f.field) : difference, ["name"]);
+    await eventually(
+      "both readers to serve the rewritten document",
+      async () => {
+        const names = await Promise.all([0, 1, 2, 3].map(async () => (await readBack(doc._id, doc.version)).name));
+        return names.every((name) => name === right) ? true : undefined;
+      },
+      10_000,
+    );
     await liveEqualsPostgres();
   });
 

@@ -82,7 +82,7 @@ function bar(done: number, total: number, rate: number): string {
   const width = 30;
   const filled = Math.round(share * width);
   const eta = rate > 0 ? Math.max(0, Math.round((total - done) / rate)) : undefined;
-  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done.toLocaleString("en")} of ${total.toLocaleString("en")} (${Math.round(share * 100)}%), ${Math.round(rate).toLocaleString("en")} docs/s${eta === undefined ? "" : `, ${eta} s to go`}`;
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done.toLocaleString("en")} of ${total.toLocaleString("en")} (${Math.round(share * 100)}%), ${Math.round(rate).toLocaleString("en")} a second${eta === undefined ? "" : `, ${eta} s to go`}`;
 }
 
 /** Waits until every reader present follows the pointer at `epoch` (they report it between writes). */
@@ -167,7 +167,7 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
     const copySeconds = (performance.now() - copyStarted) / 1000;
     const rate = (copied.copied - building.copied) / Math.max(0.001, copySeconds);
     ctx.say(
-      `copied ${copied.copied.toLocaleString("en")} documents in ${copySeconds.toFixed(1)} s (${Math.round(rate)} docs/s)`,
+      `copied ${copied.copied.toLocaleString("en")} documents in ${copySeconds.toFixed(1)} s (${Math.round(rate).toLocaleString("en")} a second)`,
     );
 
     await step({ phase: "indexing" });

@@ -46,6 +46,7 @@ export async function connectReaderDeps(
     db: readModel,
     instance: `reader@${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`,
     pollMs: config.reader.generationsPollMs,
+    models: projections.map((projection) => projection.model),
     log,
   });
   return {

@@ -100,3 +100,25 @@ test("an invalidation missed while redis was down is replayed, and the old body 
   assert.equal(await cache.fill("product", "p1", 2, '{"v":2}', 1), true);
   assert.deepEqual(await cache.get("product", "p1"), { version: 2, body: '{"v":2}' });
 });
+
+test("a rebuild's switch: a superseded body goes, an older epoch cannot fill it back, the new epoch can at the same version", async () => {
+  assert.ok(cache);
+  assert.equal(await cache.fill("product", "p9", 3, '{"name":"wrong"}', 4), true);
+  assert.equal(await cache.fill("product", "p9", 3, '{"name":"right"}', 4), false, "the same version and epoch: kept");
+  // The switch to the next epoch supersedes the entry: its body goes, its version stays.
+  assert.equal(await cache.supersede("product", "p9", 5), true);
+  assert.equal(await cache.supersede("product", "p9", 5), false, "once is enough");
+  assert.equal(await cache.get("product", "p9"), undefined);
+  assert.equal(
+    await cache.fill("product", "p9", 3, '{"name":"wrong"}', 4),
+    false,
+    "a reader not switched yet is refused",
+  );
+  assert.equal(await cache.fill("product", "p9", 2, '{"name":"older"}', 5), false, "an older version is refused");
+  assert.equal(await cache.fill("product", "p9", 3, '{"name":"right"}', 5), true);
+  assert.deepEqual(await cache.get("product", "p9"), { version: 3, body: '{"name":"right"}' });
+  // A later event's invalidation keeps the epoch: the not-switched reader still cannot fill.
+  assert.equal(await cache.invalidate("product", "p9", 4), true);
+  assert.equal(await cache.fill("product", "p9", 4, '{"name":"old reader"}', 4), false);
+  assert.equal(await cache.fill("product", "p9", 4, '{"name":"v4"}', 5), true);
+});

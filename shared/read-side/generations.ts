@@ -105,6 +105,8 @@ export async function followGenerations(opts: {
   /** This reader's name in `read_model_readers`, e.g. "reader@host:pid". */
   instance: string;
   pollMs: number;
+  /** The read models this reader serves: each has its gauges, rebuilt or not. */
+  models: readonly string[];
   log: Log;
 }): Promise<Generations> {
   const pointers = opts.db.collection<GenerationPointer>(POINTERS);
@@ -157,7 +159,7 @@ export async function followGenerations(opts: {
   await load();
   const timer = setInterval(() => void refresh(), opts.pollMs);
   timer.unref();
-  const unobserve = observeRebuilds(raw);
+  const unobserve = observeRebuilds(opts.models, raw);
 
   const view = (model: string) => views.get(model) ?? FIRST;
   return {
@@ -186,7 +188,7 @@ export async function followGenerations(opts: {
 }
 
 /** The rebuilds' progress and last results as gauges, from the pointers the reader already follows. */
-function observeRebuilds(pointers: Map<string, GenerationPointer>): () => void {
+function observeRebuilds(models: readonly string[], pointers: Map<string, GenerationPointer>): () => void {
   const m = meter();
   const live = m.createObservableGauge("cqrs.read_model.generation", {
     description: "The live generation of each read model",
@@ -207,17 +209,17 @@ function observeRebuilds(pointers: Map<string, GenerationPointer>): () => void {
   });
   const instruments = [live, copied, total, rate, lastSeconds, lastDifferences];
   const callback: BatchObservableCallback = (result) => {
-    for (const [model, pointer] of pointers) {
+    for (const model of models) {
+      const pointer = pointers.get(model);
       const attributes = { "cqrs.read_model": model };
-      result.observe(live, pointer.live, attributes);
-      result.observe(copied, pointer.building?.copied ?? 0, attributes);
-      result.observe(total, pointer.building?.total ?? 0, attributes);
-      result.observe(rate, pointer.building?.rate ?? pointer.last?.rate ?? 0, attributes);
-      if (pointer.last) {
-        const outcome = { ...attributes, "cqrs.rebuild.outcome": pointer.last.outcome };
-        result.observe(lastSeconds, pointer.last.seconds, outcome);
-        result.observe(lastDifferences, pointer.last.differences, outcome);
-      }
+      result.observe(live, pointer?.live ?? 1, attributes);
+      result.observe(copied, pointer?.building?.copied ?? 0, attributes);
+      result.observe(total, pointer?.building?.total ?? 0, attributes);
+      result.observe(rate, pointer?.building?.rate ?? pointer?.last?.rate ?? 0, attributes);
+      // "none" until the read model's first rebuild.
+      const outcome = { ...attributes, "cqrs.rebuild.outcome": pointer?.last?.outcome ?? "none" };
+      result.observe(lastSeconds, pointer?.last?.seconds ?? 0, outcome);
+      result.observe(lastDifferences, pointer?.last?.differences ?? 0, outcome);
     }
   };
   m.addBatchObservableCallback(callback, instruments);

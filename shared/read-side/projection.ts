@@ -19,6 +19,8 @@ export interface ProjectionDeps {
 export interface Projection {
   /** Events of `<aggregateType>-events` come here. */
   aggregateType: string;
+  /** The read model it writes, e.g. "products" (the name of its first generation's collection). */
+  model: string;
   /** Creates the read model's indexes (every query shape needs one on a real MongoDB). */
   setup(deps: Pick<ProjectionDeps, "readModel" | "generations">): Promise<void>;
   /**

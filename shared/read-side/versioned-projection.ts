@@ -66,7 +66,6 @@ export async function ensureIndexes(
 
 /** A versioned projection, and the document it writes for an event's data. */
 export interface VersionedProjection<D> extends Projection {
-  model: string;
   cacheKind: string;
   indexes: readonly IndexSpec[];
   /** The aggregate's events (a rebuild brings a row's state to the event data the projection reads). */
