@@ -250,17 +250,17 @@ describe("product projection", () => {
     const id = uuidv7();
     const body = (version: number) => JSON.stringify({ id, version, name: `Name v${version}` });
 
-    assert.equal(await cache.fill(CACHE_KIND, id, 1, body(1), 1), true, "a first fill is stored");
+    assert.equal(await cache.fill(CACHE_KIND, id, 1, body(1), 0), true, "a first fill is stored");
     assert.deepEqual(await cache.get(CACHE_KIND, id), { version: 1, body: body(1) });
     assert.equal(await cache.invalidate(CACHE_KIND, id, 2), true, "the projection applied v2");
     assert.equal(await cache.get(CACHE_KIND, id), undefined, "v1 is gone");
-    assert.equal(await cache.fill(CACHE_KIND, id, 1, body(1), 1), false, "a late fill of v1 is refused");
+    assert.equal(await cache.fill(CACHE_KIND, id, 1, body(1), 0), false, "a late fill of v1 is refused");
     const afterLateFill = await cache.get(CACHE_KIND, id);
     assert.ok(
       afterLateFill === undefined || afterLateFill.version === 2,
       `nothing or v2, got ${afterLateFill?.version}`,
     );
-    assert.equal(await cache.fill(CACHE_KIND, id, 2, body(2), 1), true, "a fill of v2 is stored");
+    assert.equal(await cache.fill(CACHE_KIND, id, 2, body(2), 0), true, "a fill of v2 is stored");
     assert.deepEqual(await cache.get(CACHE_KIND, id), { version: 2, body: body(2) });
 
     // The real path: the projection applies v3 and drops the cached v2.
@@ -305,8 +305,8 @@ describe("product projection", () => {
       ["applied", "applied"],
     );
     const body = (id: string, version: number) => JSON.stringify({ id, version });
-    assert.equal(await cache.fill(CACHE_KIND, ahead, 5, body(ahead, 5), 1), true);
-    assert.equal(await cache.fill(CACHE_KIND, behind, 1, body(behind, 1), 1), true);
+    assert.equal(await cache.fill(CACHE_KIND, ahead, 5, body(ahead, 5), 0), true);
+    assert.equal(await cache.fill(CACHE_KIND, behind, 1, body(behind, 1), 0), true);
 
     // The stale write in the middle: the bulk write must say which one failed, not just that one did.
     const outcomes = await productProjection.applyBatch(deps, [

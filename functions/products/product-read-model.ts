@@ -70,8 +70,10 @@ export const productProjection = versionedProjection({
   collection: products,
   cacheKind: CACHE_KIND,
   indexes: INDEXES,
-  toDoc: ({ id: _id, deleted: _deleted, version: _version, ...fields }) => ({
+  toDoc: ({ id: _id, deleted: _deleted, version: _version, price, ...fields }) => ({
     ...fields,
+    priceCents: price.amountMinor,
+    currency: price.currency,
     prefixes: wordPrefixes(fields.name, fields.description),
     sortName: normalise(fields.name),
   }),

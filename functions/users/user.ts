@@ -46,6 +46,10 @@ export function decide(command: UserCommand, state: UserState | undefined): User
 
 /** The event's `data`: the full state after the change, timestamps as RFC 3339 strings. */
 export function eventData(state: UserState): UserData {
+  // A deletion carries no personal data (user-events.ts).
+  if (state.deleted) {
+    return { id: state.id, version: state.version, updatedAt: state.updatedAt.toISOString(), deleted: true };
+  }
   return {
     id: state.id,
     email: state.email,
@@ -53,6 +57,6 @@ export function eventData(state: UserState): UserData {
     version: state.version,
     createdAt: state.createdAt.toISOString(),
     updatedAt: state.updatedAt.toISOString(),
-    deleted: state.deleted,
+    deleted: false,
   };
 }

@@ -118,14 +118,24 @@ describe("decide", () => {
     );
   });
 
-  test("the event data is the full state with RFC 3339 timestamps", () => {
-    const event = decide({ type: "DeleteUser", now: T1 }, stateAt(1));
+  test("a live user's event data is the full state with RFC 3339 timestamps", () => {
+    const event = decide({ type: "UpdateUser", patch: { name: "Ada King" }, now: T1 }, stateAt(1));
     assert.deepEqual(eventData(event.state), {
       id: ID,
       email: FIELDS.email,
-      name: FIELDS.name,
+      name: "Ada King",
       version: 2,
       createdAt: "2025-01-02T03:04:05.000Z",
+      updatedAt: "2025-02-03T04:05:06.000Z",
+      deleted: false,
+    });
+  });
+
+  test("a deletion's event data is the id, the version and when: no personal data", () => {
+    const event = decide({ type: "DeleteUser", now: T1 }, stateAt(1));
+    assert.deepEqual(eventData(event.state), {
+      id: ID,
+      version: 2,
       updatedAt: "2025-02-03T04:05:06.000Z",
       deleted: true,
     });

@@ -188,14 +188,23 @@ function drizzleApp(): Hono {
     };
     const eventId = crypto.randomUUID();
     // The same envelope the writer stores (its size is part of the cost).
+    const { priceCents, currency, ...fields } = row;
     const envelope = {
+      envelopeVersion: 2,
       eventId,
       type: "ProductCreated",
       aggregateId: id,
       version: 1,
       occurredAt: now.toISOString(),
-      schemaVersion: 1,
-      data: { ...row, createdAt: now.toISOString(), updatedAt: now.toISOString(), deleted: false },
+      schemaVersion: 2,
+      data: {
+        ...fields,
+        price: { amountMinor: priceCents, currency },
+        createdAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+        deleted: false,
+      },
+      metadata: {},
     };
     await db.transaction(async (tx) => {
       await tx.insert(products).values(row);

@@ -1,9 +1,30 @@
 // The event envelope on Kafka (docs/architecture.md, "Events"), validated on both sides, and each
 // aggregate's closed set of event types. `data` carries the aggregate's full state after the
 // change, so a projection can apply any newer version directly.
+//
+// The envelope has a version of its own, raised only when one of its fields changes meaning or goes
+// away: a reader refuses (dead-letters) an envelope version it does not know. Additions never raise
+// it: a field this reader does not know, at the top or in `metadata`, is carried along, never
+// refused, so a writer that adds one cannot make an older reader dead-letter a valid event.
 import * as v from "valibot";
 
-export const EventEnvelope = v.strictObject({
+/** The envelope version this code writes, and the newest it reads. */
+export const ENVELOPE_VERSION = 2;
+
+export const EventEnvelope = v.looseObject({
+  /** Absent on the first envelopes (version 1: no metadata). */
+  envelopeVersion: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1),
+      v.maxValue(
+        ENVELOPE_VERSION,
+        `an envelope version newer than ${ENVELOPE_VERSION}, which this reader does not know`,
+      ),
+    ),
+    1,
+  ),
   eventId: v.pipe(v.string(), v.uuid()),
   type: v.pipe(v.string(), v.minLength(1)),
   aggregateId: v.pipe(v.string(), v.uuid()),
@@ -12,9 +33,15 @@ export const EventEnvelope = v.strictObject({
   /** The schema version of `data` for this event type (each type has its own). */
   schemaVersion: v.pipe(v.number(), v.integer()),
   data: v.record(v.string(), v.unknown()),
+  /**
+   * About the event rather than the aggregate: who caused it (`actor`), what request it belongs to
+   * (`correlationId`). String values; a reader ignores the keys it does not know.
+   */
+  metadata: v.optional(v.record(v.string(), v.string()), {}),
 });
 
-export type EventEnvelope = v.InferOutput<typeof EventEnvelope>;
+/** An envelope as it is written (envelopeVersion and metadata may be left out by older writers). */
+export type EventEnvelope = v.InferInput<typeof EventEnvelope>;
 
 export type EventData = Record<string, unknown>;
 

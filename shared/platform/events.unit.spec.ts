@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import * as v from "valibot";
 import { productEvents } from "#functions/products/product-events.ts";
 import { userEvents } from "#functions/users/user-events.ts";
-import { defineEvents, upcast } from "./events.ts";
+import { defineEvents, ENVELOPE_VERSION, EventEnvelope, upcast } from "./events.ts";
 
 const widgets = defineEvents({
   aggregateType: "widget",
@@ -73,5 +73,86 @@ describe("the aggregates' events", () => {
         assert.ok(Number.isInteger(spec.version) && spec.version >= 1, type);
       }
     }
+  });
+});
+
+describe("the envelope", () => {
+  const envelope = {
+    eventId: "01890f4e-7b7a-7cc0-8b6e-3c2f1a9d4e51",
+    type: "ProductCreated",
+    aggregateId: "01890f4e-7b7a-7cc0-8b6e-3c2f1a9d4e52",
+    version: 1,
+    occurredAt: "2026-12-03T10:00:00.000Z",
+    schemaVersion: 2,
+    data: {},
+  };
+
+  test("an envelope of the first version (no envelopeVersion, no metadata) reads as version 1 with none", () => {
+    const parsed = v.parse(EventEnvelope, envelope);
+    assert.equal(parsed.envelopeVersion, 1);
+    assert.deepEqual(parsed.metadata, {});
+  });
+
+  test("fields and metadata keys this reader does not know are carried along, never refused", () => {
+    const parsed = v.safeParse(EventEnvelope, {
+      ...envelope,
+      envelopeVersion: ENVELOPE_VERSION,
+      metadata: { actor: "user:ada", correlationId: "c-1", tenant: "t-9" },
+      causationId: "a field of a later writer",
+    });
+    assert.ok(parsed.success);
+    assert.equal(parsed.output.metadata.tenant, "t-9");
+  });
+
+  test("an envelope version newer than this reader's is refused with the reason (dead-lettered, replayable)", () => {
+    const parsed = v.safeParse(EventEnvelope, { ...envelope, envelopeVersion: ENVELOPE_VERSION + 1 });
+    assert.equal(parsed.success, false);
+    assert.match(parsed.issues?.[0]?.message ?? "", /newer than 2, which this reader does not know/);
+  });
+});
+
+describe("schema changes of the aggregates' events", () => {
+  const product = {
+    id: "01890f4e-7b7a-7cc0-8b6e-3c2f1a9d4e51",
+    sku: "S-1",
+    name: "n",
+    description: "d",
+    stock: 1,
+    tags: [],
+    version: 1,
+    createdAt: "2026-12-03T10:00:00.000Z",
+    updatedAt: "2026-12-03T10:00:00.000Z",
+    deleted: false,
+  };
+
+  test("product events of version 1 carry the price as priceCents and currency; version 2 as one Money", () => {
+    for (const type of ["ProductCreated", "ProductUpdated", "ProductDeleted"]) {
+      const up = upcast(productEvents, {
+        type,
+        schemaVersion: 1,
+        data: { ...product, priceCents: 1999, currency: "EUR" },
+      });
+      assert.deepEqual(up, { ok: true, type, data: { ...product, price: { amountMinor: 1999, currency: "EUR" } } });
+      assert.ok(up.ok && v.safeParse(productEvents.data, up.data).success);
+    }
+  });
+
+  test("a version-1 UserDeleted loses its email, name and creation time on the way in", () => {
+    const v1 = {
+      id: product.id,
+      email: "ada@example.com",
+      name: "Ada",
+      version: 3,
+      createdAt: "2026-12-01T10:00:00.000Z",
+      updatedAt: "2026-12-03T10:00:00.000Z",
+      deleted: true,
+    };
+    const up = upcast(userEvents, { type: "UserDeleted", schemaVersion: 1, data: v1 });
+    assert.deepEqual(up, {
+      ok: true,
+      type: "UserDeleted",
+      data: { id: product.id, version: 3, updatedAt: "2026-12-03T10:00:00.000Z", deleted: true },
+    });
+    assert.ok(up.ok && v.safeParse(userEvents.data, up.data).success);
   });
 });

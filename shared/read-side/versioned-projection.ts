@@ -29,6 +29,9 @@ interface StateData {
   deleted: boolean;
 }
 
+/** The event data of a live aggregate: of a union, the members that are not deletions. */
+type Live<D> = D extends { deleted: true } ? never : D;
+
 export interface IndexSpec {
   key: Record<string, IndexDirection>;
   name: string;
@@ -46,7 +49,7 @@ export interface VersionedProjectionSpec<T extends string, D extends StateData, 
   /** Indexes for every query shape; declared here, created at start when missing. */
   indexes: readonly IndexSpec[];
   /** The document of a live aggregate (without _id, version and deleted, which are added here). */
-  toDoc(data: D): Omit<Doc, "_id" | "version" | "deleted">;
+  toDoc(data: Live<D>): Omit<Doc, "_id" | "version" | "deleted">;
 }
 
 /** Creates the missing indexes one at a time (FerretDB 1.24 panics on a createIndexes naming several that exist). */
@@ -86,7 +89,7 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
   const document = (data: D): Omit<ReadModelDoc, "_id"> =>
     data.deleted
       ? { version: data.version, deleted: true }
-      : { ...spec.toDoc(data), version: data.version, deleted: false };
+      : { ...spec.toDoc(data as Live<D>), version: data.version, deleted: false };
 
   /** The event's data at the current schema version, checked against the envelope; or why it is poison. */
   const parseData = (event: EventEnvelope): D | string => {

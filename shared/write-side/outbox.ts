@@ -3,7 +3,7 @@
 import { context, propagation } from "@opentelemetry/api";
 import { and, isNotNull, lt } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
-import type { EventEnvelope } from "../platform/events.ts";
+import { ENVELOPE_VERSION, type EventEnvelope } from "../platform/events.ts";
 import { outbox } from "./db/schema.ts";
 import type { WriterDb, WriterTx } from "./writer-deps.ts";
 
@@ -16,10 +16,13 @@ export interface NewEvent {
   version: number;
   occurredAt: Date;
   data: Record<string, unknown>;
+  /** The envelope's metadata (actor, correlation id...), if any. */
+  metadata?: Record<string, string>;
 }
 
 export async function appendEvent(tx: WriterTx, event: NewEvent): Promise<EventEnvelope> {
   const envelope: EventEnvelope = {
+    envelopeVersion: ENVELOPE_VERSION,
     eventId: uuidv7(),
     type: event.type,
     aggregateId: event.aggregateId,
@@ -27,6 +30,7 @@ export async function appendEvent(tx: WriterTx, event: NewEvent): Promise<EventE
     occurredAt: event.occurredAt.toISOString(),
     schemaVersion: event.schemaVersion,
     data: event.data,
+    metadata: event.metadata ?? {},
   };
   // The command's trace context rides with the event, so the publish and the projection join its trace.
   const headers: Record<string, string> = {};
