@@ -7,6 +7,7 @@ import type { AggregateTable, RowState } from "#shared/write-side/aggregate-stor
 import { products, users } from "#shared/write-side/db/schema.ts";
 import { eventData as productData } from "./products/product.ts";
 import { productProjection } from "./products/product-read-model.ts";
+import { productTagsProjection } from "./products/product-tags-read-model.ts";
 import { eventData as userData } from "./users/user.ts";
 import { userProjection } from "./users/user-read-model.ts";
 
@@ -32,4 +33,5 @@ const source = <T extends AggregateTable, D>(
 export const rebuildSources: Record<string, RebuildSource> = {
   products: source(products, productProjection, productData),
   users: source(users, userProjection, userData),
+  product_tag_members: source(products, productTagsProjection, productData),
 };

@@ -8,6 +8,7 @@ import type { DeclarationsOf, FunctionDeclaration } from "#shared/transport/func
 import { createProduct } from "./products/create-product/create-product.ts";
 import { deleteProduct } from "./products/delete-product/delete-product.ts";
 import { getProduct } from "./products/get-product/get-product.ts";
+import { listProductTags } from "./products/list-product-tags/list-product-tags.ts";
 import { searchProducts } from "./products/search-products/search-products.ts";
 import { updateProduct } from "./products/update-product/update-product.ts";
 import { createUser } from "./users/create-user/create-user.ts";
@@ -30,6 +31,7 @@ export const readerDeclarations = {
   searchProducts,
   getUser,
   listUsers,
+  listProductTags,
 } satisfies DeclarationsOf<typeof ReaderServiceService>;
 
 export const writerFunctions: FunctionDeclaration[] = Object.values(writerDeclarations);

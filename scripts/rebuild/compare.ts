@@ -82,7 +82,8 @@ export async function compareGenerations(
       if (!difference) continue;
       differences.push(difference);
       const versions = [liveById.get(id)?.version, rebuiltById.get(id)?.version];
-      if (versions[0] !== versions[1]) moving.push(id);
+      // Derived documents have no version: they may still be recomputed.
+      if (versions[0] !== versions[1] || versions[0] === undefined) moving.push(id);
     }
     // Only those at different versions may still converge; the others are settled differences.
     if (moving.length === 0) break;

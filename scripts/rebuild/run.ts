@@ -97,9 +97,23 @@ async function waitForReaders(ctx: RebuildContext, epoch: number, what: string, 
   }
 }
 
+/** Drops a generation's collection, and its derived one if the read model has one. */
+async function dropGeneration(ctx: RebuildContext, generation: number): Promise<void> {
+  const name = collectionName(ctx.model, generation);
+  const derived = ctx.source.projection.derived;
+  for (const doomed of [name, ...(derived ? [derived.collectionFor(name)] : [])]) {
+    await ctx.db
+      .collection(doomed)
+      .drop()
+      .catch(() => false);
+  }
+}
+
 /** Supersedes the cache entries of `ids` under `epoch`: no reader serves the old bodies after the switch. */
 async function supersede(ctx: RebuildContext, ids: string[], epoch: number): Promise<void> {
-  for (const id of ids) await ctx.cache.supersede(ctx.source.projection.cacheKind, id, epoch);
+  const kind = ctx.source.projection.cacheKind;
+  if (kind === undefined) return; // not cached
+  for (const id of ids) await ctx.cache.supersede(kind, id, epoch);
 }
 
 export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Promise<RebuildResult> {
@@ -113,7 +127,7 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
       ? `resuming the rebuild of ${ctx.model} into generation ${generation} (${building.copied.toLocaleString("en")} documents copied before)`
       : `rebuilding ${ctx.model} into generation ${generation} (${collectionName(ctx.model, generation)}); generation ${pointer.live} stays live`,
   );
-  if (!resumed) await target.drop().catch(() => false);
+  if (!resumed) await dropGeneration(ctx, generation);
   let lost = false;
   let progress: Partial<typeof building> = {};
   const heartbeat = setInterval(() => {
@@ -172,11 +186,32 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
 
     await step({ phase: "indexing" });
     await ensureIndexes(target, ctx.source.projection.indexes);
+    const derived = ctx.source.projection.derived;
+    if (derived) {
+      // Every derived document from the copied ones; live events recompute theirs meanwhile (the
+      // recount converges whichever writes last).
+      await step({ phase: "deriving" });
+      const name = collectionName(ctx.model, generation);
+      await ensureIndexes(ctx.db.collection(derived.collectionFor(name)), derived.indexes);
+      const keys = await derived.allKeys(ctx.db, name);
+      await derived.recompute(ctx.db, name, keys);
+      ctx.say(`derived ${keys.length.toLocaleString("en")} document(s) into ${derived.collectionFor(name)}`);
+    }
 
     // 4. Verification against the live generation.
     await step({ phase: "verifying" });
     const live = collection(ctx, pointer.live);
     const differences = await compareGenerations(live, target);
+    if (derived) {
+      const [liveName, targetName] = [pointer.live, generation].map((g) =>
+        derived.collectionFor(collectionName(ctx.model, g)),
+      );
+      const derivedDifferences = await compareGenerations(
+        ctx.db.collection(liveName ?? ""),
+        ctx.db.collection(targetName ?? ""),
+      );
+      differences.push(...derivedDifferences.map((d) => ({ ...d, id: `${targetName}:${d.id}` })));
+    }
     ctx.say(
       differences.length === 0
         ? "verified: the rebuilt generation equals the live one, document by document"
@@ -277,9 +312,7 @@ export async function dropPrevious(ctx: RebuildContext): Promise<void> {
   await forgetPrevious(ctx.db, pointer);
   // Only once no reader writes it any more: a late write would create the collection again.
   await waitForReaders(ctx, pointer.epoch + 1, "stop writing it", READERS_TIMEOUT_MS);
-  await collection(ctx, pointer.previous)
-    .drop()
-    .catch(() => false);
+  await dropGeneration(ctx, pointer.previous);
   ctx.say(`dropped generation ${pointer.previous} of ${ctx.model} (${collectionName(ctx.model, pointer.previous)})`);
 }
 
@@ -292,9 +325,7 @@ export async function cancel(ctx: RebuildContext): Promise<void> {
   }
   await abandon(ctx.db, ctx.model, pointer.building.owner);
   await waitForReaders(ctx, pointer.epoch + 1, "stop writing it", READERS_TIMEOUT_MS);
-  await collection(ctx, pointer.building.generation)
-    .drop()
-    .catch(() => false);
+  await dropGeneration(ctx, pointer.building.generation);
   ctx.say(`cancelled the rebuild of ${ctx.model}; dropped generation ${pointer.building.generation}`);
 }
 

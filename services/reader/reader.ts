@@ -87,11 +87,9 @@ export async function startReader(config: Config, log: Log): Promise<Reader> {
   const server = new grpc.Server();
   for (const handler of readerHandlers) handler.serve(server, deps, log);
   const grpcPort = await listen(server, config.reader.host, config.reader.port);
-  const stopLag = observeConsumerLag(
-    kafka,
-    config.kafka.consumerGroup,
-    projections.map((p) => topicFor(config.kafka.topicPrefix, p.aggregateType)),
-  );
+  const stopLag = observeConsumerLag(kafka, config.kafka.consumerGroup, [
+    ...new Set(projections.map((p) => topicFor(config.kafka.topicPrefix, p.aggregateType))),
+  ]);
   const http = await serveHttp(
     healthRoutes(async () => {
       await readModel.command({ ping: 1 });

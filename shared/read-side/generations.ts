@@ -26,7 +26,7 @@ export interface Building {
   owner: string;
   startedAt: Date;
   heartbeatAt: Date;
-  phase: "waiting for readers" | "copying" | "indexing" | "verifying" | "switching";
+  phase: "waiting for readers" | "copying" | "indexing" | "deriving" | "verifying" | "switching";
   /** Documents written so far, of `total` rows in the snapshot. */
   copied: number;
   total: number;

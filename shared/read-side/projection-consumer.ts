@@ -64,7 +64,15 @@ export async function startProjections(opts: {
   log: Log;
 }): Promise<ProjectionRunner> {
   const { log } = opts;
-  const byTopic = new Map(opts.projections.map((p) => [topicFor(opts.topicPrefix, p.aggregateType), p]));
+  // Several read models may be projected from one topic: the first listed decides each event's
+  // outcome (applied, stale, poison); the others read the same events with the same schema and write
+  // theirs after it, in the same batch (a failure of any retries the batch, which versions make
+  // harmless).
+  const byTopic = new Map<string, Projection[]>();
+  for (const p of opts.projections) {
+    const topic = topicFor(opts.topicPrefix, p.aggregateType);
+    byTopic.set(topic, [...(byTopic.get(topic) ?? []), p]);
+  }
   const topics = [...byTopic.keys()];
   // Dead letters are kept DLQ_RETENTION_HOURS, whatever the broker's default: long enough to fix
   // their cause and replay them (npm run dlq).
@@ -110,7 +118,7 @@ export async function startProjections(opts: {
 
   /** Applies one poll's messages of one partition; throws only what is transient (the batch is retried). */
   async function handleBatch(topic: string, partition: number, messages: KafkaMessage[]) {
-    const projection = byTopic.get(topic);
+    const [projection, ...alongside] = byTopic.get(topic) ?? [];
     const spans = messages.map((message) =>
       startProcessSpan({
         topic,
@@ -152,6 +160,10 @@ export async function startProjections(opts: {
               ),
             )
           : [];
+      for (const other of alongside) {
+        const fine = events.filter((_e, k) => typeof outcomes[k] !== "object").map((e) => e.event);
+        if (fine.length > 0) await inSpanOf(events[0]?.index, () => other.applyBatch(opts.deps, fine));
+      }
       outcomes.forEach((outcome, i) => {
         const entry = events[i];
         if (!entry) return;

@@ -44,12 +44,30 @@ export interface VersionedProjectionSpec<T extends string, D extends StateData, 
   model: string;
   /** A generation's collection of the read model, by its name. */
   collection: (db: Db, name: string) => Collection<Doc>;
-  /** The cache kind whose entries the projection invalidates. */
-  cacheKind: string;
+  /** The cache kind whose entries the projection invalidates (none: the read model is not cached). */
+  cacheKind?: string;
   /** Indexes for every query shape; declared here, created at start when missing. */
   indexes: readonly IndexSpec[];
   /** The document of a live aggregate (without _id, version and deleted, which are added here). */
   toDoc(data: Live<D>): Omit<Doc, "_id" | "version" | "deleted">;
+  derived?: Derived<Doc>;
+}
+
+/**
+ * Documents derived from a read model's documents, beside each of its generations (e.g. how many
+ * products carry each tag): recomputed from the read model after each write, never incremented, so
+ * duplicates and replays leave them right.
+ */
+export interface Derived<Doc extends ReadModelDoc> {
+  /** The derived collection beside the read model's collection `name` (of the same generation). */
+  collectionFor(name: string): string;
+  indexes: readonly IndexSpec[];
+  /** The derived keys a write may change, from the document before it (if any) and the one written. */
+  keys(before: Doc | undefined, after: Omit<ReadModelDoc, "_id">): string[];
+  /** Recomputes the derived documents of `keys` from the read model's collection `name`. */
+  recompute(db: Db, name: string, keys: string[]): Promise<void>;
+  /** Every derived key the read model's collection `name` has (a rebuild recomputes them all). */
+  allKeys(db: Db, name: string): Promise<string[]>;
 }
 
 /** Creates the missing indexes one at a time (FerretDB 1.24 panics on a createIndexes naming several that exist). */
@@ -69,7 +87,8 @@ export async function ensureIndexes(
 
 /** A versioned projection, and the document it writes for an event's data. */
 export interface VersionedProjection<D> extends Projection {
-  cacheKind: string;
+  cacheKind: string | undefined;
+  derived: Derived<ReadModelDoc> | undefined;
   indexes: readonly IndexSpec[];
   /** The aggregate's events (a rebuild brings a row's state to the event data the projection reads). */
   events: AggregateEvents<string, D>;
@@ -105,6 +124,7 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
     return parsed.output;
   };
 
+  const derived = spec.derived as Derived<ReadModelDoc> | undefined;
   const collectionOf = (db: Db, name: string) => spec.collection(db, name) as unknown as Collection<ReadModelDoc>;
 
   /**
@@ -161,9 +181,19 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
     if (writes.length === 0) return outcomes;
     // The live generation decides what was applied; a generation being rebuilt gets the same writes
     // (its snapshot and these overlap: the version guard keeps the newer of the two).
+    const into = async (name: string) => {
+      const collection = collectionOf(readModel, name);
+      if (!derived) return writeInto(collection, writes);
+      const ids = writes.map(({ data }) => data.id);
+      const before = new Map((await collection.find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc]));
+      const stale = await writeInto(collection, writes);
+      const keys = new Set(writes.flatMap(({ data }) => derived.keys(before.get(data.id), document(data))));
+      await derived.recompute(readModel, name, [...keys]);
+      return stale;
+    };
     const stale = await generations.writing(spec.model, async ([live = spec.model, ...building]) => {
-      const staleInLive = await writeInto(collectionOf(readModel, live), writes);
-      for (const name of building) await writeInto(collectionOf(readModel, name), writes);
+      const staleInLive = await into(live);
+      for (const name of building) await into(name);
       return staleInLive;
     });
     const applied = writes.filter((_write, k) => !stale.has(k));
@@ -172,9 +202,12 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
     // Stale writes are invalidated too: a replay is stale because its write went through before a
     // crash that may have come before its invalidation, and the cache would serve the older body
     // until its TTL. Raising the cache's version to one it already has is a no-op.
-    await Promise.all(
-      writes.map(({ index, data }) => within(index, () => cache.invalidate(spec.cacheKind, data.id, data.version))),
-    );
+    const kind = spec.cacheKind;
+    if (kind !== undefined) {
+      await Promise.all(
+        writes.map(({ index, data }) => within(index, () => cache.invalidate(kind, data.id, data.version))),
+      );
+    }
     return outcomes;
   };
 
@@ -182,12 +215,16 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
     aggregateType: spec.events.aggregateType,
     model: spec.model,
     cacheKind: spec.cacheKind,
+    derived,
     indexes: spec.indexes,
     events: spec.events as unknown as AggregateEvents<string, D>,
     collection: collectionOf,
 
-    setup: ({ readModel, generations }) =>
-      ensureIndexes(collectionOf(readModel, generations.live(spec.model)), spec.indexes),
+    async setup({ readModel, generations }) {
+      const live = generations.live(spec.model);
+      await ensureIndexes(collectionOf(readModel, live), spec.indexes);
+      if (derived) await ensureIndexes(collectionOf(readModel, derived.collectionFor(live)), derived.indexes);
+    },
 
     async apply(deps, event) {
       const [outcome] = await applyBatch(deps, [event]);

@@ -276,6 +276,8 @@ describe("real answers match the document", () => {
     );
     assert.equal(typeof field(listed, "nextCursor"), "string");
     await send("ListUsers", { path: "/api/v1/users?sort=priceCents" }, 400);
+    await send("ListProductTags", { path: "/api/v1/product-tags?limit=5" }, 200);
+    await send("ListProductTags", { path: "/api/v1/product-tags?limit=1001" }, 400);
 
     await send("DeleteUser", { path, headers: { "If-Match": "W/abc" } }, 400);
     await send("DeleteUser", { path }, 204);

@@ -97,6 +97,20 @@ export interface ListUsersResponse {
   nextCursor?: string | undefined;
 }
 
+/** A tag and how many live products carry it. */
+export interface ProductTag {
+  tag: string;
+  count: number;
+}
+
+export interface ListProductTagsRequest {
+  limit?: number | undefined;
+}
+
+export interface ListProductTagsResponse {
+  items: ProductTag[];
+}
+
 function createBaseProduct(): Product {
   return {
     id: "",
@@ -1297,6 +1311,227 @@ export const ListUsersResponse: MessageFns<ListUsersResponse> = {
   },
 };
 
+function createBaseProductTag(): ProductTag {
+  return { tag: "", count: 0 };
+}
+
+export const ProductTag: MessageFns<ProductTag> = {
+  encode(message: ProductTag, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tag !== "") {
+      writer.uint32(10).string(message.tag);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).int32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProductTag {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProductTag();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProductTag {
+    return {
+      tag: isSet(object.tag) ? globalThis.String(object.tag) : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: ProductTag): unknown {
+    const obj: any = {};
+    if (message.tag !== "") {
+      obj.tag = message.tag;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProductTag>): ProductTag {
+    return ProductTag.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProductTag>): ProductTag {
+    const message = createBaseProductTag();
+    message.tag = object.tag ?? "";
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseListProductTagsRequest(): ListProductTagsRequest {
+  return { limit: undefined };
+}
+
+export const ListProductTagsRequest: MessageFns<ListProductTagsRequest> = {
+  encode(message: ListProductTagsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== undefined) {
+      writer.uint32(8).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProductTagsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProductTagsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListProductTagsRequest {
+    return { limit: isSet(object.limit) ? globalThis.Number(object.limit) : undefined };
+  },
+
+  toJSON(message: ListProductTagsRequest): unknown {
+    const obj: any = {};
+    if (message.limit !== undefined) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListProductTagsRequest>): ListProductTagsRequest {
+    return ListProductTagsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListProductTagsRequest>): ListProductTagsRequest {
+    const message = createBaseListProductTagsRequest();
+    message.limit = object.limit ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListProductTagsResponse(): ListProductTagsResponse {
+  return { items: [] };
+}
+
+export const ListProductTagsResponse: MessageFns<ListProductTagsResponse> = {
+  encode(message: ListProductTagsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      ProductTag.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListProductTagsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListProductTagsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(ProductTag.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListProductTagsResponse {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => ProductTag.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListProductTagsResponse): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => ProductTag.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListProductTagsResponse>): ListProductTagsResponse {
+    return ListProductTagsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListProductTagsResponse>): ListProductTagsResponse {
+    const message = createBaseListProductTagsResponse();
+    message.items = object.items?.map((e) => ProductTag.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type ReaderServiceService = typeof ReaderServiceService;
 export const ReaderServiceService = {
   getProduct: {
@@ -1337,6 +1572,17 @@ export const ReaderServiceService = {
     responseSerialize: (value: ListUsersResponse): Buffer => Buffer.from(ListUsersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListUsersResponse => ListUsersResponse.decode(value),
   },
+  listProductTags: {
+    path: "/reader.v1.ReaderService/ListProductTags" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListProductTagsRequest): Buffer =>
+      Buffer.from(ListProductTagsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListProductTagsRequest => ListProductTagsRequest.decode(value),
+    responseSerialize: (value: ListProductTagsResponse): Buffer =>
+      Buffer.from(ListProductTagsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListProductTagsResponse => ListProductTagsResponse.decode(value),
+  },
 } as const;
 
 export interface ReaderServiceServer extends UntypedServiceImplementation {
@@ -1344,6 +1590,7 @@ export interface ReaderServiceServer extends UntypedServiceImplementation {
   searchProducts: handleUnaryCall<SearchProductsRequest, SearchProductsResponse>;
   getUser: handleUnaryCall<GetUserRequest, GetUserResponse>;
   listUsers: handleUnaryCall<ListUsersRequest, ListUsersResponse>;
+  listProductTags: handleUnaryCall<ListProductTagsRequest, ListProductTagsResponse>;
 }
 
 export interface ReaderServiceClient extends Client {
@@ -1406,6 +1653,21 @@ export interface ReaderServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListUsersResponse) => void,
+  ): ClientUnaryCall;
+  listProductTags(
+    request: ListProductTagsRequest,
+    callback: (error: ServiceError | null, response: ListProductTagsResponse) => void,
+  ): ClientUnaryCall;
+  listProductTags(
+    request: ListProductTagsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListProductTagsResponse) => void,
+  ): ClientUnaryCall;
+  listProductTags(
+    request: ListProductTagsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListProductTagsResponse) => void,
   ): ClientUnaryCall;
 }
 
