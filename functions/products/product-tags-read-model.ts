@@ -2,9 +2,10 @@
 // product events beside the product read model (reader-registry.ts lists it after it, on the same
 // topic). Two collections per generation: `product_tag_members` (the read model proper: each
 // product's tags, version-guarded like every versioned projection, tombstones for deletes) and
-// `product_tags` (the counts, derived from the members after each write: a count is recomputed
-// from the members, never incremented, so duplicates and replays leave it right).
-import type { Collection, Db } from "mongodb";
+// `product_tags` (the counts, derived from the members: each batch marks the collection changed,
+// and a background recount per reader recomputes every count from the members, never incrementing
+// one, so duplicates and replays leave them right).
+import type { AnyBulkWriteOperation, Collection, Db } from "mongodb";
 import { type Derived, versionedProjection } from "#shared/read-side/versioned-projection.ts";
 import { productEvents } from "./product-events.ts";
 
@@ -23,7 +24,10 @@ export interface TagMemberDoc {
 export interface TagCountDoc {
   /** The tag. */
   _id: string;
-  count: number;
+  /** Live products carrying it; absent until first counted. */
+  count?: number;
+  /** On the bookkeeping document only: raised by every write of members, 0 once recounted since. */
+  dirty?: number;
 }
 
 export const tagMembers = (db: Db, name: string = MEMBERS): Collection<TagMemberDoc> =>
@@ -34,44 +38,92 @@ export const countsFor = (membersName: string): string => TAGS + membersName.sli
 
 export const tagCounts = (db: Db, name: string = TAGS): Collection<TagCountDoc> => db.collection<TagCountDoc>(name);
 
-/** Rounds of recount after a write: another reader's write of the same tag may have crossed it. */
-const ROUNDS = 5;
+/** The bookkeeping document of a counts collection: raised by every write of members since the last recount. */
+const CHANGED = "~changed";
+/** How long a recount waits for more writes to gather: one recount serves them all. */
+const GATHER_MS = 250;
+
+/** Tags already registered in each counts collection, by this process. */
+const registered = new Map<string, Set<string>>();
 
 /**
- * Sets the count of `tag` to the number of live members carrying it, then counts again: if a
- * concurrent writer changed the members meanwhile (or wrote an older count over this one), it
- * writes again. The last writer of a tag always counts after its write, so counts settle right.
+ * Recounts every registered tag of `membersName` from the live members, then clears the change mark
+ * only if it is still the one read before counting; if a write marked it meanwhile, counts again.
+ * Whoever writes a count last therefore counted after every write that marked before its clear.
+ * A tag no live product carries keeps a count of 0 (the listing leaves it out).
  */
-async function recountTag(members: Collection<TagMemberDoc>, counts: Collection<TagCountDoc>, tag: string) {
-  let count = await members.countDocuments({ tags: tag, deleted: false });
-  for (let round = 0; round < ROUNDS; round++) {
-    if (count === 0) await counts.deleteOne({ _id: tag });
-    else await counts.updateOne({ _id: tag }, { $set: { count } }, { upsert: true });
-    const again = await members.countDocuments({ tags: tag, deleted: false });
-    if (again === count) {
-      const stored = await counts.findOne({ _id: tag });
-      if ((stored?.count ?? 0) === count) return;
+async function settleCounts(db: Db, membersName: string): Promise<void> {
+  const members = tagMembers(db, membersName);
+  const counts = tagCounts(db, countsFor(membersName));
+  for (;;) {
+    const changed = (await counts.findOne({ _id: CHANGED }))?.dirty ?? 0;
+    if (changed === 0) return;
+    const tags = await counts.find({ _id: { $ne: CHANGED } }, { projection: { _id: 1 } }).toArray();
+    for (const { _id: tag } of tags) {
+      const count = await members.countDocuments({ tags: tag, deleted: false });
+      await counts.updateOne({ _id: tag }, { $set: { count } });
     }
-    count = again;
+    const cleared = await counts.updateOne({ _id: CHANGED, dirty: changed }, { $set: { dirty: 0 } });
+    if (cleared.matchedCount === 1) return;
   }
+}
+
+/** The background recount of each members collection: one at a time, once more if asked meanwhile. */
+const recounts = new Map<string, { running: boolean; again: boolean }>();
+
+function recountSoon(db: Db, membersName: string): void {
+  const key = `${db.databaseName}/${membersName}`;
+  const state = recounts.get(key) ?? { running: false, again: false };
+  recounts.set(key, state);
+  if (state.running) {
+    state.again = true;
+    return;
+  }
+  state.running = true;
+  state.again = false;
+  setTimeout(() => {
+    void settleCounts(db, membersName)
+      .then(
+        () => false,
+        // A closed client (the reader stopping) ends it; anything else is tried again in a second
+        // (the mark stays in the read model meanwhile).
+        (error: unknown) => !/closed|not connected/i.test(String(error)),
+      )
+      .then((retry) => {
+        state.running = false;
+        if (retry) setTimeout(() => recountSoon(db, membersName), 1000).unref();
+        else if (state.again) recountSoon(db, membersName);
+      });
+  }, GATHER_MS).unref();
 }
 
 const derived: Derived<TagMemberDoc> = {
   collectionFor: countsFor,
   indexes: [{ key: { count: -1, _id: 1 }, name: "by_count" }],
-  keys: (before, after) => [
-    ...(before && !before.deleted ? (before.tags ?? []) : []),
-    ...(after.deleted ? [] : ((after as Omit<TagMemberDoc, "_id">).tags ?? [])),
-  ],
-  async recompute(db, name, keys) {
-    const members = tagMembers(db, name);
+  keys: (after) => (after.deleted ? [] : (after.tags ?? [])),
+  async mark(db, name, keys) {
     const counts = tagCounts(db, countsFor(name));
-    for (const tag of keys) await recountTag(members, counts, tag);
+    const key = `${db.databaseName}/${countsFor(name)}`;
+    const known = registered.get(key) ?? new Set<string>();
+    registered.set(key, known);
+    const fresh = keys.filter((tag) => !known.has(tag));
+    const writes: AnyBulkWriteOperation<TagCountDoc>[] = [
+      // Registered before the mark: the recount the mark asks for counts them.
+      ...fresh.map((tag) => ({
+        updateOne: { filter: { _id: tag }, update: { $setOnInsert: { count: 0 } }, upsert: true },
+      })),
+      { updateOne: { filter: { _id: CHANGED }, update: { $inc: { dirty: 1 } }, upsert: true } },
+    ];
+    await counts.bulkWrite(writes, { ordered: true });
+    for (const tag of fresh) known.add(tag);
   },
+  recomputeSoon: recountSoon,
+  settle: settleCounts,
   async allKeys(db, name) {
     const tags = await tagMembers(db, name).distinct("tags", { deleted: false });
     return tags.map(String);
   },
+  bookkeeping: [CHANGED],
 };
 
 export const productTagsProjection = versionedProjection({

@@ -36,60 +36,84 @@ export function differenceOf(
   return fields.length > 0 ? { id, kind: "changed", fields } : undefined;
 }
 
+const PAGE = 1000;
+const CHUNK = 500;
+
+/** Every document of `collection` in _id order, a keyset page at a time (each page an indexed range). */
+async function* inIdOrder(collection: Collection<ReadModelDoc>): AsyncGenerator<ReadModelDoc> {
+  let last: string | undefined;
+  for (;;) {
+    const filter = last === undefined ? {} : { _id: { $gt: last } };
+    const page = await collection.find(filter).sort({ _id: 1 }).limit(PAGE).toArray();
+    yield* page;
+    if (page.length < PAGE) return;
+    last = page.at(-1)?._id;
+  }
+}
+
+/** The documents of `ids` (sorted), read a range of _id at a time, not by a long $in. */
+async function byIds(collection: Collection<ReadModelDoc>, ids: string[]): Promise<Map<string, ReadModelDoc>> {
+  const found = new Map<string, ReadModelDoc>();
+  for (let k = 0; k < ids.length; k += CHUNK) {
+    const chunk = ids.slice(k, k + CHUNK);
+    const wanted = new Set(chunk);
+    const [first, last] = [chunk[0], chunk.at(-1)];
+    const docs = await collection.find({ _id: { $gte: first, $lte: last } }).toArray();
+    for (const doc of docs) if (wanted.has(doc._id)) found.set(doc._id, doc);
+  }
+  return found;
+}
+
 /** Every document that differs between `live` and `rebuilt`, by _id. */
 export async function compareGenerations(
   live: Collection<ReadModelDoc>,
   rebuilt: Collection<ReadModelDoc>,
-  progress?: (compared: number) => void,
+  /** Bookkeeping documents, not compared. */
+  skip: ReadonlySet<string> = new Set(),
 ): Promise<Difference[]> {
-  const a = live.find({}).sort({ _id: 1 }).batchSize(1000);
-  const b = rebuilt.find({}).sort({ _id: 1 }).batchSize(1000);
-  const suspects: string[] = [];
-  let x = await a.next();
-  let y = await b.next();
-  let compared = 0;
+  const a = inIdOrder(live);
+  const b = inIdOrder(rebuilt);
+  const settled: Difference[] = [];
+  /** Differences between documents at different versions (or without one): they may converge. */
+  const moving: string[] = [];
+  const note = (id: string, x: ReadModelDoc | null, y: ReadModelDoc | null) => {
+    if (skip.has(id)) return;
+    const difference = differenceOf(id, x, y);
+    if (!difference) return;
+    if (x?.version === undefined || x.version !== y?.version) moving.push(id);
+    else settled.push(difference);
+  };
+  let x = (await a.next()).value ?? null;
+  let y = (await b.next()).value ?? null;
   while (x || y) {
     if (x && (!y || x._id < y._id)) {
-      suspects.push(x._id);
-      x = await a.next();
+      note(x._id, x, null);
+      x = (await a.next()).value ?? null;
     } else if (y && (!x || y._id < x._id)) {
-      suspects.push(y._id);
-      y = await b.next();
+      note(y._id, null, y);
+      y = (await b.next()).value ?? null;
     } else if (x && y) {
-      if (!isDeepStrictEqual(x, y)) suspects.push(x._id);
-      [x, y] = await Promise.all([a.next(), b.next()]);
+      if (!isDeepStrictEqual(x, y)) note(x._id, x, y);
+      [x, y] = await Promise.all([a.next(), b.next()]).then(([p, q]) => [p.value ?? null, q.value ?? null]);
     }
-    compared++;
-    if (compared % 1000 === 0) progress?.(compared);
   }
-  await Promise.all([a.close(), b.close()]);
   // Read again, both at once: a difference between versions may be an event one has and the other
-  // has not yet taken.
+  // has not taken yet.
+  let pending = moving;
   let differences: Difference[] = [];
-  let pending = suspects;
-  for (let round = 0; round <= RECHECKS && pending.length > 0; round++) {
-    if (round > 0) await new Promise((resolve) => setTimeout(resolve, RECHECK_MS));
-    const [liveDocs, rebuiltDocs] = await Promise.all([
-      live.find({ _id: { $in: pending } }).toArray(),
-      rebuilt.find({ _id: { $in: pending } }).toArray(),
-    ]);
-    const liveById = new Map(liveDocs.map((doc) => [doc._id, doc]));
-    const rebuiltById = new Map(rebuiltDocs.map((doc) => [doc._id, doc]));
+  for (let round = 1; round <= RECHECKS && pending.length > 0; round++) {
+    await new Promise((resolve) => setTimeout(resolve, RECHECK_MS));
+    const [liveById, rebuiltById] = await Promise.all([byIds(live, pending), byIds(rebuilt, pending)]);
     differences = [];
-    const moving: string[] = [];
     for (const id of pending) {
       const difference = differenceOf(id, liveById.get(id) ?? null, rebuiltById.get(id) ?? null);
-      if (!difference) continue;
-      differences.push(difference);
-      const versions = [liveById.get(id)?.version, rebuiltById.get(id)?.version];
-      // Derived documents have no version: they may still be recomputed.
-      if (versions[0] !== versions[1] || versions[0] === undefined) moving.push(id);
+      if (difference) differences.push(difference);
     }
-    // Only those at different versions may still converge; the others are settled differences.
-    if (moving.length === 0) break;
+    const before = pending.length;
     pending = differences.map((difference) => difference.id);
+    if (pending.length === before && round >= 2) break; // nothing converges any more
   }
-  return differences.sort((p, q) => (p.id < q.id ? -1 : p.id > q.id ? 1 : 0));
+  return [...settled, ...differences].sort((p, q) => (p.id < q.id ? -1 : p.id > q.id ? 1 : 0));
 }
 
 /** One line per difference, for the terminal. */

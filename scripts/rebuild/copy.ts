@@ -3,13 +3,12 @@
 // event data the writer publishes for it, and written into the new generation.
 //
 // Live events reach the new generation through the readers (they write both generations while it is
-// built), so the snapshot and live events overlap: a document the readers already wrote is kept if
-// it is at least as new as the snapshot's (a version-guarded replace), replaced otherwise. Events
-// committed after the snapshot reach it through the readers, which wrote both generations before the
-// snapshot began (pointer.ts: readersBehind).
+// built), so the snapshot and live events overlap: a document the readers already wrote is left to
+// them (they apply every later event in order). Events committed after the snapshot reach it through
+// the readers, which wrote both generations before the snapshot began (pointer.ts: readersBehind).
 import { asc, count, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
-import { type AnyBulkWriteOperation, type Collection, MongoBulkWriteError } from "mongodb";
+import { type Collection, MongoBulkWriteError } from "mongodb";
 import type postgres from "postgres";
 import type { RebuildSource } from "#functions/rebuild-registry.ts";
 import type { ReadModelDoc } from "#shared/read-side/versioned-projection.ts";
@@ -31,28 +30,17 @@ export function documentOf(source: RebuildSource, row: Record<string, unknown>):
 }
 
 /**
- * Inserts `docs`; those a reader already wrote (duplicate _id) are replaced only where the
- * snapshot's version is newer.
+ * Inserts `docs`; one a reader already wrote (duplicate _id) is left as it is, whichever version it
+ * has: FerretDB's replace is a read then a write, so replacing it could put an older version back
+ * over a reader's newer one. A reader's older one is brought up by the reader itself, which takes
+ * every event after it in order, the snapshot's version included.
  */
 async function write(collection: Collection<ReadModelDoc>, docs: ReadModelDoc[]): Promise<void> {
-  let clashed: ReadModelDoc[] = [];
   try {
     await collection.insertMany(docs, { ordered: false });
   } catch (error) {
     if (!(error instanceof MongoBulkWriteError)) throw error;
-    const failures = [error.writeErrors].flat();
-    if (failures.some((failure) => failure.code !== 11000)) throw error;
-    clashed = failures.map((failure) => docs[failure.index]).filter((doc) => doc !== undefined);
-  }
-  // One at a time: a stale one fails with a duplicate key and must not stop the others.
-  for (const doc of clashed) {
-    const { _id, ...replacement } = doc;
-    const operation: AnyBulkWriteOperation<ReadModelDoc> = {
-      replaceOne: { filter: { _id, version: { $lt: doc.version } }, replacement, upsert: true },
-    };
-    await collection.bulkWrite([operation]).catch((error: unknown) => {
-      if (!(error instanceof MongoBulkWriteError) || [error.writeErrors].flat()[0]?.code !== 11000) throw error;
-    });
+    if ([error.writeErrors].flat().some((failure) => failure.code !== 11000)) throw error;
   }
 }
 

@@ -7,14 +7,13 @@ import {
   type GenerationPointer,
   type LastRebuild,
   POINTERS,
+  presenceMs,
   READERS,
   type ReaderPresence,
 } from "#shared/read-side/generations.ts";
 
 /** A rebuild whose owner has not said it is alive for this long was interrupted: it can be resumed. */
 export const STALE_MS = 10_000;
-/** Readers that reported within this long take part; the others are gone. */
-const PRESENT_MS = 15_000;
 
 export class RebuildRefused extends Error {
   override name = "RebuildRefused";
@@ -48,7 +47,8 @@ export async function claim(
     );
   }
   const generation =
-    current?.generation ?? Math.max(pointer.live, pointer.previous ?? 0, pointer.last?.generation ?? 0) + 1;
+    current?.generation ??
+    Math.max(pointer.live, pointer.previous ?? 0, pointer.last?.generation ?? 0, pointer.highest ?? 0) + 1;
   const building: Building = current
     ? { ...current, owner, heartbeatAt: now }
     : {
@@ -64,7 +64,7 @@ export async function claim(
   // Only if the pointer is still as read: two rebuilds starting at once, one wins.
   const taken = await pointers(db).updateOne(
     { _id: model, epoch: pointer.epoch },
-    { $set: { building }, $inc: { epoch: 1 } },
+    { $set: { building, highest: Math.max(generation, pointer.highest ?? 0) }, $inc: { epoch: 1 } },
   );
   if (taken.modifiedCount !== 1) throw new RebuildRefused(`another rebuild of ${model} started just now`);
   return { building, resumed: current !== undefined, pointer: { ...pointer, epoch: pointer.epoch + 1, building } };
@@ -80,10 +80,10 @@ export async function report(db: Db, model: string, owner: string, progress: Par
 
 /** Readers present that still write under an epoch older than `epoch` (they may not write the new generation yet). */
 export async function readersBehind(db: Db, model: string, epoch: number): Promise<string[]> {
-  const present = await db
-    .collection<ReaderPresence>(READERS)
-    .find({ at: { $gt: new Date(Date.now() - PRESENT_MS) } })
-    .toArray();
+  const now = Date.now();
+  const reports = await db.collection<ReaderPresence>(READERS).find({}).toArray();
+  // Present: reported within its own presence window (a few of its poll periods).
+  const present = reports.filter((reader) => now - reader.at.getTime() < presenceMs(reader.pollMs ?? 0));
   return present.filter((reader) => (reader.epochs[model] ?? 0) < epoch).map((reader) => reader._id);
 }
 
@@ -134,9 +134,10 @@ export async function forgetPrevious(db: Db, pointer: GenerationPointer): Promis
 }
 
 /** Abandons a rebuild that is not running (its collection is dropped by the caller). */
-export async function abandon(db: Db, model: string, owner: string): Promise<void> {
-  await pointers(db).updateOne(
-    { _id: model, "building.owner": owner },
+export async function abandon(db: Db, pointer: GenerationPointer): Promise<void> {
+  const result = await pointers(db).updateOne(
+    { _id: pointer._id, epoch: pointer.epoch, "building.owner": pointer.building?.owner },
     { $unset: { building: "" }, $inc: { epoch: 1 } },
   );
+  if (result.modifiedCount !== 1) throw new RebuildRefused(`the rebuild of ${pointer._id} changed meanwhile`);
 }

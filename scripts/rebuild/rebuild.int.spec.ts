@@ -319,6 +319,17 @@ describe("npm run rebuild", () => {
     assert.equal((await running).outcome, "switched");
   });
 
+  test("after all these rebuilds only the live and the previous generations' collections remain", async () => {
+    const now = await pointer();
+    assert.ok(now && now.previous !== undefined && now.building === undefined);
+    const names = (await db.listCollections().toArray()).map((c) => c.name).filter((n) => /^products(_g\d+)?$/.test(n));
+    assert.deepEqual(
+      names.sort(),
+      [collectionName("products", now.live), collectionName("products", now.previous)].sort(),
+    );
+    assert.ok((now.highest ?? 0) >= now.live, "generation numbers come from highest");
+  });
+
   test("the command line refuses bad arguments with status 2", async () => {
     for (const args of [[], ["nothing"], ["products", "--rate", "0"], ["products", "--rollback", "--verify"]]) {
       const cli = await runCli(args);

@@ -194,7 +194,8 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
       const name = collectionName(ctx.model, generation);
       await ensureIndexes(ctx.db.collection(derived.collectionFor(name)), derived.indexes);
       const keys = await derived.allKeys(ctx.db, name);
-      await derived.recompute(ctx.db, name, keys);
+      await derived.mark(ctx.db, name, keys);
+      await derived.settle(ctx.db, name);
       ctx.say(`derived ${keys.length.toLocaleString("en")} document(s) into ${derived.collectionFor(name)}`);
     }
 
@@ -209,6 +210,7 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
       const derivedDifferences = await compareGenerations(
         ctx.db.collection(liveName ?? ""),
         ctx.db.collection(targetName ?? ""),
+        new Set(derived.bookkeeping),
       );
       differences.push(...derivedDifferences.map((d) => ({ ...d, id: `${targetName}:${d.id}` })));
     }
@@ -249,6 +251,14 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
     ctx.say(
       `switched: generation ${generation} is live (readers follow within their poll period); generation ${now.live} is kept as the previous one (--rollback, --drop-previous)`,
     );
+    // The previous one before this switch is no longer written by anyone: once every reader
+    // follows, it goes (a late write would create it again).
+    const orphan = now.previous;
+    if (orphan !== undefined && orphan !== generation && orphan !== now.live) {
+      await waitForReaders(ctx, now.epoch + 1, "follow the switch", READERS_TIMEOUT_MS);
+      await dropGeneration(ctx, orphan);
+      ctx.say(`dropped generation ${orphan} (${collectionName(ctx.model, orphan)}), the previous one before`);
+    }
     return result("switched", generation, documents, started, differences, rate);
   } catch (error) {
     if (!(error instanceof RebuildRefused)) {
@@ -323,7 +333,7 @@ export async function cancel(ctx: RebuildContext): Promise<void> {
   if (Date.now() - pointer.building.heartbeatAt.getTime() < 10_000) {
     throw new RebuildRefused(`the rebuild of ${ctx.model} is running (${pointer.building.owner}); stop it first`);
   }
-  await abandon(ctx.db, ctx.model, pointer.building.owner);
+  await abandon(ctx.db, pointer);
   await waitForReaders(ctx, pointer.epoch + 1, "stop writing it", READERS_TIMEOUT_MS);
   await dropGeneration(ctx, pointer.building.generation);
   ctx.say(`cancelled the rebuild of ${ctx.model}; dropped generation ${pointer.building.generation}`);
@@ -336,18 +346,29 @@ export async function cancel(ctx: RebuildContext): Promise<void> {
 export async function rebuildOne(ctx: RebuildContext, id: string): Promise<Difference | undefined> {
   const pointer: GenerationPointer = await pointerOf(ctx.db, ctx.model);
   const table = ctx.source.table as typeof schema.products;
-  const [row] = await drizzle(ctx.sql, { schema }).select().from(table).where(eq(table.id, id));
-  if (!row) throw new RebuildRefused(`no ${ctx.model} row with id ${id} in PostgreSQL`);
-  const doc = documentOf(ctx.source, row);
+  const readRow = async () => {
+    const [row] = await drizzle(ctx.sql, { schema }).select().from(table).where(eq(table.id, id));
+    if (!row) throw new RebuildRefused(`no ${ctx.model} row with id ${id} in PostgreSQL`);
+    return documentOf(ctx.source, row);
+  };
   const live = collection(ctx, pointer.live);
   const before = await live.findOne({ _id: id });
-  const { _id, ...replacement } = doc;
-  // Not older than what is there: a newer event may have come since the row was read.
-  await live
-    .replaceOne({ _id, version: { $lte: doc.version } } as never, replacement, { upsert: true })
-    .catch((error: unknown) => {
-      if ((error as { code?: number }).code !== 11000) throw error;
-    });
+  let doc = await readRow();
+  // FerretDB's replace is a read then a write: a reader's newer version written in between would be
+  // overwritten. Its event was committed before it was written, so reading the row again after the
+  // write shows it: then write again, until the row is the version written.
+  for (let attempt = 0; ; attempt++) {
+    const { _id, ...replacement } = doc;
+    await live
+      .replaceOne({ _id, version: { $lte: doc.version } } as never, replacement, { upsert: true })
+      .catch((error: unknown) => {
+        if ((error as { code?: number }).code !== 11000) throw error;
+      });
+    const now = await readRow();
+    if (now.version === doc.version) break;
+    if (attempt >= 10) throw new RebuildRefused(`${id} keeps changing; try again when it is quiet`);
+    doc = now;
+  }
   await supersede(ctx, [id], pointer.epoch + 1);
   await bumpEpoch(ctx.db, pointer);
   const difference = differenceOf(id, before, doc);

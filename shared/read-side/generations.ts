@@ -54,6 +54,8 @@ export interface GenerationPointer {
   previous?: number;
   building?: Building;
   last?: LastRebuild;
+  /** The highest generation number ever given: a number (and its collection) is never reused. */
+  highest?: number;
 }
 
 export interface ReaderPresence {
@@ -61,7 +63,16 @@ export interface ReaderPresence {
   /** Read model -> the lowest epoch this reader's projections may still write under. */
   epochs: Record<string, number>;
   at: Date;
+  /** Its GENERATIONS_POLL_MS: it reports at least that often. */
+  pollMs: number;
 }
+
+/**
+ * How long a reader counts as present after its last report: a few of its poll periods, and never
+ * less than 15 s. A reader that cannot report for that long stops projecting (`writing` throws),
+ * so one a rebuild no longer waits for never writes the live generation alone.
+ */
+export const presenceMs = (pollMs: number): number => Math.max(15_000, 3 * pollMs);
 
 /** The collection that holds generation `generation` of `model`. */
 export function collectionName(model: string, generation: number): string {
@@ -135,7 +146,11 @@ export async function followGenerations(opts: {
     refreshedAt = Date.now();
     const epochs: Record<string, number> = {};
     for (const [model, view] of views) epochs[model] = Math.min(view.epoch, ...(inFlight.get(model) ?? []));
-    await readers.updateOne({ _id: opts.instance }, { $set: { epochs, at: new Date() } }, { upsert: true });
+    await readers.updateOne(
+      { _id: opts.instance },
+      { $set: { epochs, at: new Date(), pollMs: opts.pollMs } },
+      { upsert: true },
+    );
   }
 
   const refresh = (): Promise<void> => {
@@ -156,6 +171,12 @@ export async function followGenerations(opts: {
     return refreshing;
   };
 
+  // Present before the pointers are read, with no epoch: a rebuild claiming meanwhile waits for it.
+  await readers.updateOne(
+    { _id: opts.instance },
+    { $set: { epochs: {}, at: new Date(), pollMs: opts.pollMs } },
+    { upsert: true },
+  );
   await load();
   const timer = setInterval(() => void refresh(), opts.pollMs);
   timer.unref();
@@ -167,6 +188,13 @@ export async function followGenerations(opts: {
     epoch: (model) => view(model).epoch,
     async writing(model, work) {
       if (Date.now() - refreshedAt >= opts.pollMs) await refresh();
+      // Past its presence window a rebuild may stop waiting for it: half-way there, it writes nothing
+      // more (the batch is retried until the pointers can be read again), leaving the other half to
+      // any batch still in flight.
+      const silent = Date.now() - refreshedAt;
+      if (silent >= presenceMs(opts.pollMs) / 2) {
+        throw new Error(`the read models' generations could not be read for ${Math.round(silent / 1000)} s`);
+      }
       const current = view(model);
       const epochs = inFlight.get(model) ?? [];
       epochs.push(current.epoch);

@@ -55,19 +55,29 @@ export interface VersionedProjectionSpec<T extends string, D extends StateData, 
 
 /**
  * Documents derived from a read model's documents, beside each of its generations (e.g. how many
- * products carry each tag): recomputed from the read model after each write, never incremented, so
- * duplicates and replays leave them right.
+ * products carry each tag): recomputed from the read model, never incremented, so duplicates and
+ * replays leave them right. After each write (a replayed one too) the projection notes the keys the
+ * documents written carry and marks the collection changed; a background recount, at most one at a
+ * time, recomputes every key and clears the mark only if no write marked it meanwhile (else it
+ * recounts again). The mark is written before the batch's offsets are committed, so it survives a
+ * crash; `settle` recounts now.
  */
 export interface Derived<Doc extends ReadModelDoc> {
   /** The derived collection beside the read model's collection `name` (of the same generation). */
   collectionFor(name: string): string;
   indexes: readonly IndexSpec[];
-  /** The derived keys a write may change, from the document before it (if any) and the one written. */
-  keys(before: Doc | undefined, after: Omit<ReadModelDoc, "_id">): string[];
-  /** Recomputes the derived documents of `keys` from the read model's collection `name`. */
-  recompute(db: Db, name: string, keys: string[]): Promise<void>;
-  /** Every derived key the read model's collection `name` has (a rebuild recomputes them all). */
+  /** The derived keys a document written carries (new keys are registered for the recount). */
+  keys(after: Omit<Doc, "_id">): string[];
+  /** Registers `keys` not seen before and marks the read model's collection `name` changed. */
+  mark(db: Db, name: string, keys: string[]): Promise<void>;
+  /** Has `name`'s derived documents recomputed soon, in the background, if it is marked changed. */
+  recomputeSoon(db: Db, name: string): void;
+  /** Recomputes `name`'s derived documents now, until no write marks it meanwhile. */
+  settle(db: Db, name: string): Promise<void>;
+  /** Every derived key the read model's collection `name` has (a rebuild registers them all). */
   allKeys(db: Db, name: string): Promise<string[]>;
+  /** _ids of bookkeeping documents in the derived collection (not compared by a rebuild). */
+  bookkeeping: readonly string[];
 }
 
 /** Creates the missing indexes one at a time (FerretDB 1.24 panics on a createIndexes naming several that exist). */
@@ -181,19 +191,29 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
     if (writes.length === 0) return outcomes;
     // The live generation decides what was applied; a generation being rebuilt gets the same writes
     // (its snapshot and these overlap: the version guard keeps the newer of the two).
+    const writeIntoSome = (name: string, all: { data: D }[], which: Set<number>) =>
+      writeInto(
+        collectionOf(readModel, name),
+        all.filter((_write, k) => which.has(k)),
+      );
     const into = async (name: string) => {
       const collection = collectionOf(readModel, name);
       if (!derived) return writeInto(collection, writes);
-      const ids = writes.map(({ data }) => data.id);
-      const before = new Map((await collection.find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc]));
       const stale = await writeInto(collection, writes);
-      const keys = new Set(writes.flatMap(({ data }) => derived.keys(before.get(data.id), document(data))));
-      await derived.recompute(readModel, name, [...keys]);
+      // Stale writes too: a replay after a crash between the write and the mark marks it then.
+      await derived.mark(readModel, name, [...new Set(writes.flatMap(({ data }) => derived.keys(document(data))))]);
+      derived.recomputeSoon(readModel, name);
       return stale;
     };
-    const stale = await generations.writing(spec.model, async ([live = spec.model, ...building]) => {
+    const stale = await generations.writing(spec.model, async ([live = spec.model, ...others]) => {
       const staleInLive = await into(live);
-      for (const name of building) await into(name);
+      for (const name of others) {
+        // A rebuild's copy may insert an id between this write's read and its insert (FerretDB's
+        // upsert is a read then a write): the duplicate key is then no proof of a newer version there,
+        // so those are written once more, as a replace of what the copy put.
+        const clashed = await into(name);
+        if (clashed.size > 0) await writeIntoSome(name, writes, clashed);
+      }
       return staleInLive;
     });
     const applied = writes.filter((_write, k) => !stale.has(k));
@@ -223,7 +243,11 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
     async setup({ readModel, generations }) {
       const live = generations.live(spec.model);
       await ensureIndexes(collectionOf(readModel, live), spec.indexes);
-      if (derived) await ensureIndexes(collectionOf(readModel, derived.collectionFor(live)), derived.indexes);
+      if (derived) {
+        await ensureIndexes(collectionOf(readModel, derived.collectionFor(live)), derived.indexes);
+        // What a reader that stopped left marked.
+        derived.recomputeSoon(readModel, live);
+      }
     },
 
     async apply(deps, event) {

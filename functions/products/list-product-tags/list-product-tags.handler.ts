@@ -7,9 +7,9 @@ import { listProductTags, TAGS_DEFAULT_LIMIT } from "./list-product-tags.ts";
 
 export const listProductTagsHandler = implement(listProductTags, async (request, deps: ReaderDeps) => {
   const docs = await liveTagCounts(deps.readModel, deps.generations.live(MEMBERS))
-    .find({}, { maxTimeMS: deps.queryTimeoutMs })
+    .find({ count: { $gt: 0 } }, { maxTimeMS: deps.queryTimeoutMs })
     .sort({ count: -1, _id: 1 })
     .limit(request.limit ?? TAGS_DEFAULT_LIMIT)
     .toArray();
-  return { items: docs.map((doc) => ({ tag: doc._id, count: doc.count })) };
+  return { items: docs.map((doc) => ({ tag: doc._id, count: doc.count ?? 0 })) };
 });
