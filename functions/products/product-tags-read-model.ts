@@ -41,7 +41,7 @@ export const tagCounts = (db: Db, name: string = TAGS): Collection<TagCountDoc> 
 /** The bookkeeping document of a counts collection: raised by every write of members since the last recount. */
 const CHANGED = "~changed";
 /** How long a recount waits for more writes to gather: one recount serves them all. */
-const GATHER_MS = 250;
+const GATHER_MS = 1000;
 
 /** Tags already registered in each counts collection, by this process. */
 const registered = new Map<string, Set<string>>();
