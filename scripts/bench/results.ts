@@ -55,7 +55,7 @@ export interface ScenarioResult {
   /** Live products in the data set (undefined where size does not apply). */
   size: number | undefined;
   concurrency: number;
-  unit: "req/s" | "events/s";
+  unit: "req/s" | "events/s" | "docs/s";
   system: Subject;
   baselines: Subject[];
   /** System rate / baseline rate, medians, by baseline name. */

@@ -23,8 +23,9 @@ import {
 } from "./data.ts";
 import { getEach, stopLoad } from "./load.ts";
 import { summariseProfiles } from "./profile.ts";
+import { rebuildCost } from "./rebuild-scenario.ts";
 import { formatReport, writeReport } from "./report.ts";
-import type { BenchReport, CpuPerRequest, MachineInfo, MemorySample, ScenarioResult } from "./results.ts";
+import type { BenchReport, CpuPerRequest, MachineInfo, MemorySample, ScenarioResult, Window } from "./results.ts";
 import {
   catchUp,
   compare,
@@ -367,7 +368,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
         (first && (wantedAny("read") || wantedAny("telemetry"))) ||
         runsUncached ||
         wanted(`catch-up.${sizeLabel}`) ||
-        (last && wanted("lag"));
+        (last && (wanted("lag") || wanted("rebuild")));
       if (!needsData) continue;
       const dataset = await prepareDataset(size, runTag);
       if (dataset.kept) undo.push(() => restoreKept(dataset, skuPrefix));
@@ -707,6 +708,36 @@ export async function runBench(options: BenchOptions): Promise<number> {
         );
         outcome.series = { "applied events by second": result.series };
         scenarios.push(outcome);
+      }
+
+      if (last && wanted(`rebuild`)) {
+        const figures = await rebuildCost(main.system, settings, dataset.liveIds, say);
+        const meta = (id: string, title: string) => ({ id: `${id}.${sizeLabel}`, scenario: "rebuild", title, size });
+        const subject = (name: string, description: string, window: Window) => ({
+          name,
+          description,
+          rounds: [window],
+          median: window,
+        });
+        const notes = [
+          `${figures.result.differences.length} difference(s) from the live generation; ${figures.result.seconds.toFixed(1)} s from the claim to the verification`,
+        ];
+        scenarios.push(
+          scenarioResult(
+            { ...meta("rebuild", `npm run rebuild -- products: the copy from PostgreSQL (${sizeLabel})`), notes },
+            1,
+            "docs/s",
+            subject("system", "the rebuild's copy: snapshot pages read, turned into documents, inserted", figures.copy),
+            [subject(BASELINES.insertMany, "the same documents, insertMany a page at a time", figures.bare)],
+          ),
+          scenarioResult(
+            meta("rebuild-reads", `GET /api/v1/products/{id} (cache misses) during a rebuild (${sizeLabel})`),
+            settings.connections,
+            "req/s",
+            subject("system", "reads while the rebuild copies", figures.readsDuring),
+            [subject(BASELINES.noRebuild, "the same reads just before it", figures.readsWithout)],
+          ),
+        );
       }
 
       samples.push(...(await memory(main.system, "after the run")));

@@ -28,6 +28,8 @@ const EXPECTED = [
   "telemetry.read",
   "lag",
   "catch-up.1k",
+  "rebuild.1k",
+  "rebuild-reads.1k",
 ];
 
 function runSmoke(): Promise<{ code: number | null; output: string }> {

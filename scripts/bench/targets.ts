@@ -18,6 +18,8 @@ export const BASELINES = {
   drizzle: "hono + drizzle transaction",
   kafka: "kafka round trip",
   telemetryOff: "telemetry off",
+  insertMany: "bare insertMany",
+  noRebuild: "no rebuild",
 } as const;
 
 /** The issue says 150 MB; the samples are in MiB, and the stricter reading is the one judged. */
@@ -225,6 +227,25 @@ export const TARGETS: readonly Target[] = [
   },
   lagTarget("p50", 15),
   lagTarget("p99", 50),
+  atLeastTimes("rebuild.100k.vs-insertMany", "rebuild.100k", BASELINES.insertMany, 0.5),
+  {
+    id: "rebuild.100k.reads",
+    scenario: "rebuild-reads.100k",
+    inputs: ["rebuild-reads.100k"],
+    description: "rebuild-reads.100k: p99 during a rebuild ≤ 2 × p99 without one",
+    unit: "ratio",
+    check(get) {
+      const result = get("rebuild-reads.100k");
+      const without = result.baselines.find((b) => b.name === BASELINES.noRebuild)?.median.latency.p99 ?? 0;
+      if (without <= 0) return noBaseline(BASELINES.noRebuild);
+      const measured = result.system.median.latency.p99 / without;
+      return {
+        measured,
+        met: measured <= 2,
+        note: `${fixed(result.system.median.latency.p99)} vs ${fixed(without)} ms`,
+      };
+    },
+  },
   memory,
 ];
 
