@@ -319,6 +319,31 @@ describe("npm run rebuild", () => {
     assert.equal((await running).outcome, "switched");
   });
 
+  test("users rebuild right, a deleted one as a tombstone without personal data", async () => {
+    const ids: string[] = [];
+    for (const name of ["Ada Lovelace", "Grace Hopper", "Edsger Dijkstra"]) {
+      const sent = await callJson(base, "POST", "/api/v1/users", { email: `${name.split(" ")[0]}@rebuild.test`, name });
+      assert.equal(sent.status, 201, JSON.stringify(sent.body));
+      ids.push(String(sent.body.id));
+    }
+    const gone = await callJson(base, "DELETE", `/api/v1/users/${ids[0]}`);
+    assert.equal(gone.status, 204);
+    await eventually(
+      "the deletion projected",
+      async () => ((await db.collection("users").findOne({ _id: ids[0] as never }))?.deleted ? true : undefined),
+      10_000,
+    );
+    const users = rebuildSources.users;
+    assert.ok(users);
+    const rebuilt = await rebuild({ ...context(), model: "users", source: users }, options());
+    assert.equal(rebuilt.outcome, "switched", said.join("\n"));
+    assert.deepEqual(rebuilt.differences, []);
+    const tombstone = await db
+      .collection(collectionName("users", rebuilt.generation))
+      .findOne({ _id: ids[0] as never });
+    assert.deepEqual(tombstone, { _id: ids[0], version: 2, deleted: true });
+  });
+
   test("after all these rebuilds only the live and the previous generations' collections remain", async () => {
     const now = await pointer();
     assert.ok(now && now.previous !== undefined && now.building === undefined);
