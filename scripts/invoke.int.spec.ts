@@ -32,8 +32,10 @@ test("--list names every function with its tier and route", () => {
     .trim()
     .split("\n")
     .map((line) => line.split(/\s+/)[0]);
-  assert.equal(names.length, 10);
-  for (const name of ["CreateProduct", "SearchProducts", "CreateUser", "ListUsers"]) assert.ok(names.includes(name));
+  assert.equal(names.length, 11);
+  for (const name of ["CreateProduct", "SearchProducts", "ListProductTags", "CreateUser", "ListUsers"]) {
+    assert.ok(names.includes(name), name);
+  }
 });
 
 test("a command prints its result; the same again is a 409 problem on stderr with exit 1", () => {
