@@ -455,10 +455,71 @@ describe("routes outside the API", () => {
     for (const [method, path] of [
       ["GET", "/nope"],
       ["GET", "/api/v1/widgets"],
-      ["PUT", `/api/v1/products/${ID}`],
+      ["POST", "/api/v1/products/x/y"],
     ] as const) {
       const found = problem(await send(strict, method, path), 404);
       assert.match(found.detail, new RegExp(`${method} ${path}`));
+    }
+  });
+
+  test("a method a known path does not serve is a 405 problem with Allow naming those it does", async () => {
+    for (const [method, path, allow] of [
+      ["PUT", `/api/v1/products/${ID}`, "DELETE, GET, HEAD, OPTIONS, PATCH"],
+      ["PUT", "/api/v1/products", "GET, HEAD, OPTIONS, POST"],
+      ["DELETE", "/api/v1/product-tags", "GET, HEAD, OPTIONS"],
+      ["POST", "/healthz", "GET, HEAD, OPTIONS"],
+    ] as const) {
+      const sent = await send(strict, method, path);
+      const found = problem(sent, 405);
+      assert.equal(sent.headers.get("allow"), allow, `${method} ${path}`);
+      assert.match(found.detail, new RegExp(`not ${method}`));
+    }
+  });
+
+  test("every answer carries the security headers, a 404 included", async () => {
+    for (const [method, path] of [
+      ["GET", `/api/v1/products/${ID}`],
+      ["GET", "/nope"],
+      ["GET", "/healthz"],
+    ] as const) {
+      const sent = await send(strict, method, path);
+      assert.equal(sent.headers.get("x-content-type-options"), "nosniff", path);
+      assert.equal(sent.headers.get("x-frame-options"), "DENY", path);
+      assert.equal(sent.headers.get("cross-origin-resource-policy"), "same-origin", path);
+      assert.equal(sent.headers.get("referrer-policy"), "no-referrer", path);
+    }
+  });
+
+  test("a preflight is answered, with CORS headers only for an allowed origin", async () => {
+    const app = gatewayApp(use(strict).clients, DEADLINE_MS, () => {}, { corsOrigins: ["https://shop.example"] });
+    const preflight = (origin: string) =>
+      app.request("/api/v1/products", {
+        method: "OPTIONS",
+        headers: {
+          Origin: origin,
+          "Access-Control-Request-Method": "POST",
+          "Access-Control-Request-Headers": "content-type",
+        },
+      });
+    const allowed = await preflight("https://shop.example");
+    assert.equal(allowed.status, 204);
+    assert.equal(allowed.headers.get("access-control-allow-origin"), "https://shop.example");
+    assert.match(allowed.headers.get("access-control-allow-methods") ?? "", /POST/);
+    const other = await preflight("https://evil.example");
+    assert.equal(other.status, 204, "answered, not 404 or 405");
+    assert.equal(other.headers.get("access-control-allow-origin"), null, "but not allowed");
+    const read = await app.request(`/api/v1/products/${ID}`, { headers: { Origin: "https://shop.example" } });
+    assert.equal(read.headers.get("access-control-allow-origin"), "https://shop.example");
+    assert.match(read.headers.get("access-control-expose-headers") ?? "", /ETag/);
+  });
+
+  test("keys JavaScript objects treat specially are refused by name, in a body and in a query", async () => {
+    for (const key of ["__proto__", "constructor", "prototype"]) {
+      const body = `{"sku":"S-1","name":"n","priceCents":1,"currency":"EUR","${key}":{"x":1}}`;
+      const sent = problem(await send(strict, "POST", "/api/v1/products", { body }), 400);
+      assert.deepEqual(sent.errors, [{ path: key, message: "unknown field" }], key);
+      const query = problem(await send(strict, "GET", `/api/v1/products?${key}=1`), 400);
+      assert.deepEqual(query.errors, [{ path: key, message: "unknown field" }], key);
     }
   });
 

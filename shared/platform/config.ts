@@ -101,6 +101,11 @@ export function loadConfig(env: Env = process.env) {
       port: listenPort(env, "GATEWAY_PORT", 8080),
       /** Deadline of every gRPC call the gateway makes. */
       grpcDeadlineMs: integer(env, "GRPC_DEADLINE_MS", 5000, 1, 600_000),
+      /** Origins a browser may call the API from (CORS), e.g. "https://shop.example,http://localhost:3000"; none by default. */
+      corsOrigins: text(env, "CORS_ALLOWED_ORIGINS", "")
+        .split(",")
+        .map((origin) => origin.trim())
+        .filter((origin) => origin !== ""),
     },
     writer: {
       host: text(env, "WRITER_HOST", "127.0.0.1"),

@@ -46,8 +46,35 @@ export function countHeader(c: Context, name: string): number | undefined {
 }
 
 /** Query parameters as an object; a repeated parameter is a 400 (each takes one value). */
+/**
+ * Names a schema never declares and JavaScript objects treat specially: the validation library
+ * skips them (rather than refusing them as unknown), so they are refused here, by name.
+ */
+const SPECIAL_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/** A 400 naming every special key in `value` (at any depth), if there is one. */
+function refuseSpecialKeys(value: unknown): void {
+  const found: string[] = [];
+  const walk = (node: unknown, path: string) => {
+    if (typeof node !== "object" || node === null) return;
+    for (const key of Object.keys(node)) {
+      const at = path === "" ? key : `${path}.${key}`;
+      if (SPECIAL_KEYS.has(key)) found.push(at);
+      else walk((node as Record<string, unknown>)[key], at);
+    }
+  };
+  walk(value, "");
+  if (found.length > 0) {
+    throw invalidInput(
+      `invalid ${found.join(", ")}`,
+      found.map((path) => ({ path, message: "unknown field" })),
+    );
+  }
+}
+
 export function queryObject(c: Context): Record<string, string> {
   const all = c.req.queries();
+  refuseSpecialKeys(all);
   const out: Record<string, string> = {};
   for (const [name, values] of Object.entries(all)) {
     if (values.length > 1)
@@ -83,5 +110,6 @@ export async function readJson(c: Context): Promise<unknown> {
       { path: "(body)", message: "expected a JSON object" },
     ]);
   }
+  refuseSpecialKeys(body);
   return body;
 }

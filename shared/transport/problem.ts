@@ -38,11 +38,24 @@ export function problemFor(error: DomainError): Problem {
   };
 }
 
+/**
+ * What every gateway answer carries: no content sniffing, no framing, no referrer, same-origin
+ * resources. The gateway sets them before each handler (Hono adds them to the answers it builds);
+ * a problem, built here, carries them itself.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cross-origin-resource-policy": "same-origin",
+};
+
 export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {
   const retry = problem.status === 503 || problem.type.endsWith("/in-progress");
   return new Response(JSON.stringify(problem), {
     status: problem.status,
     headers: {
+      ...SECURITY_HEADERS,
       "content-type": "application/problem+json",
       ...(retry ? { "retry-after": String(RETRY_AFTER_SECONDS) } : {}),
       ...headers,

@@ -1,6 +1,7 @@
 // The API's cross-cutting promises, through the gateway: idempotency keys on POST, conditional
 // reads (ETag / If-None-Match), and read-your-writes with X-Min-Version.
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import postgres from "postgres";
 import { callJson, type Json } from "../support/http.ts";
@@ -191,5 +192,27 @@ describe("conditional and read-your-writes reads", () => {
         ["X-Min-Version"],
       );
     }
+  });
+});
+
+describe("methods a path does not serve", () => {
+  test("TRACE (which fetch cannot send) is a 405 with Allow, over a real socket", async () => {
+    const answer = await new Promise<{ status: number; allow: string | undefined; type: string | undefined }>(
+      (resolve, reject) => {
+        const sent = request(`${base}/api/v1/products`, { method: "TRACE" }, (response) => {
+          response.resume();
+          response.on("end", () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              allow: response.headers.allow,
+              type: response.headers["content-type"],
+            }),
+          );
+        });
+        sent.on("error", reject);
+        sent.end();
+      },
+    );
+    assert.deepEqual(answer, { status: 405, allow: "GET, HEAD, OPTIONS, POST", type: "application/problem+json" });
   });
 });
