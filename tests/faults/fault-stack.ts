@@ -72,7 +72,14 @@ export async function startFaultStack(say: (line: string) => void): Promise<Faul
   const config = loadConfig({ ...baseEnv, ...infraEnv });
   const serverSay = (line: string) => say(`[infra] ${line}`);
   say(`state folder ${stateDir}; bringing up ${SERVER_NAMES.join(", ")}`);
-  await up(config, [...SERVER_NAMES], serverSay);
+  try {
+    await up(config, [...SERVER_NAMES], serverSay);
+  } catch (error) {
+    // The servers that did start (a later one failed) stop with the failure: nothing outlives the run.
+    await down(config, [...SERVER_NAMES], serverSay).catch(() => undefined);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
 
   const port = (i: number) => String(servicePorts[i]);
   const common: Record<string, string> = {
