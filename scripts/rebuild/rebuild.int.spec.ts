@@ -319,6 +319,18 @@ describe("npm run rebuild", () => {
     assert.equal((await running).outcome, "switched");
   });
 
+  test("--rate holds the copy to that many documents a second", async () => {
+    const rows = await sql<{ n: string }[]>`select count(*) as n from products`;
+    const total = Number(rows[0]?.n ?? 0);
+    assert.ok(total >= 20, `enough rows to throttle: ${total}`);
+    const rate = 40;
+    const throttled = await rebuild(context(), options({ rate, pageSize: 5 }));
+    assert.equal(throttled.outcome, "switched", said.join("\n"));
+    assert.equal(throttled.documents, total);
+    // The copy waits after each page until its documents are due at `rate`: never faster.
+    assert.ok(throttled.rate <= rate * 1.02, `${throttled.rate.toFixed(1)} documents a second`);
+  });
+
   test("users rebuild right, a deleted one as a tombstone without personal data", async () => {
     const ids: string[] = [];
     for (const name of ["Ada Lovelace", "Grace Hopper", "Edsger Dijkstra"]) {
