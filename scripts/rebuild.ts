@@ -2,23 +2,11 @@
 // verifies it and switches to it (scripts/rebuild/run.ts). It reads POSTGRES_URL, MONGODB_URL,
 // MONGODB_DATABASE, REDIS_URL and REDIS_KEY_PREFIX like the services (the local stack by default);
 // the readers must be running (their projections write the new generation while it is built).
-import { MongoClient } from "mongodb";
-import postgres from "postgres";
 import { rebuildSources } from "#functions/rebuild-registry.ts";
 import { ConfigError, loadConfig } from "#shared/platform/config.ts";
-import { createLog } from "#shared/platform/log.ts";
-import { connectCache } from "#shared/read-side/cache.ts";
 import { parseCommandLine } from "./command-line.ts";
 import { RebuildRefused } from "./rebuild/pointer.ts";
-import {
-  cancel,
-  dropPrevious,
-  READERS_TIMEOUT_MS,
-  type RebuildContext,
-  rebuild,
-  rebuildOne,
-  rollback,
-} from "./rebuild/run.ts";
+import { cancel, dropPrevious, openRebuild, READERS_TIMEOUT_MS, rebuild, rebuildOne, rollback } from "./rebuild/run.ts";
 
 const MODELS = Object.keys(rebuildSources);
 
@@ -73,10 +61,6 @@ async function main(): Promise<number> {
     return usage("--verify, --accept-differences and --rate go with a rebuild only");
   }
 
-  const config = loadConfig();
-  const log = createLog("rebuild");
-  const mongo = new MongoClient(config.mongodb.url, { serverSelectionTimeoutMS: 5000 });
-  const sql = postgres(config.postgres.url, { max: 2, onnotice: () => {} });
   let stop = false;
   const onSignal = () => {
     if (stop) process.exit(130);
@@ -85,55 +69,40 @@ async function main(): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const { ctx, close } = await openRebuild(loadConfig(), {
+    model,
+    source,
+    say: (line) => console.log(`[rebuild] ${line}`),
+    interrupted: () => stop,
+  });
   try {
-    await mongo.connect();
-    const cache = await connectCache({
-      url: config.redis.url,
-      keyPrefix: config.redis.keyPrefix,
-      ttlSeconds: config.redis.cacheTtlSeconds,
-      log,
-    });
-    try {
-      const ctx: RebuildContext = {
-        db: mongo.db(config.mongodb.database),
-        sql,
-        cache,
-        model,
-        source,
-        say: (line) => console.log(`[rebuild] ${line}`),
-        interrupted: () => stop,
-      };
-      if (values.id !== undefined) {
-        await rebuildOne(ctx, values.id);
-        return 0;
-      }
-      if (values.rollback) {
-        await rollback(ctx);
-        return 0;
-      }
-      if (values["drop-previous"]) {
-        await dropPrevious(ctx);
-        return 0;
-      }
-      if (values.cancel) {
-        await cancel(ctx);
-        return 0;
-      }
-      const outcome = await rebuild(ctx, {
-        verifyOnly: values.verify,
-        acceptDifferences: values["accept-differences"],
-        rate,
-        readersTimeoutMs: READERS_TIMEOUT_MS,
-        pageSize: 1000,
-      });
-      if (outcome.outcome === "interrupted") return 130;
-      return outcome.outcome === "differences" ? 1 : 0;
-    } finally {
-      await cache.close();
+    if (values.id !== undefined) {
+      await rebuildOne(ctx, values.id);
+      return 0;
     }
+    if (values.rollback) {
+      await rollback(ctx);
+      return 0;
+    }
+    if (values["drop-previous"]) {
+      await dropPrevious(ctx);
+      return 0;
+    }
+    if (values.cancel) {
+      await cancel(ctx);
+      return 0;
+    }
+    const outcome = await rebuild(ctx, {
+      verifyOnly: values.verify,
+      acceptDifferences: values["accept-differences"],
+      rate,
+      readersTimeoutMs: READERS_TIMEOUT_MS,
+      pageSize: 1000,
+    });
+    if (outcome.outcome === "interrupted") return 130;
+    return outcome.outcome === "differences" ? 1 : 0;
   } finally {
-    await sql.end({ timeout: 5 });
-    await mongo.close();
+    await close();
   }
 }
 

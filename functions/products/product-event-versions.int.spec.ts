@@ -8,7 +8,7 @@ import { MongoClient } from "mongodb";
 import { v7 as uuidv7 } from "uuid";
 import * as v from "valibot";
 import { DeadLetters } from "#scripts/dlq/dead-letters.ts";
-import { connectReaderDeps } from "#services/reader/reader.ts";
+import { connectReaderDeps, projectionSettings } from "#services/reader/reader.ts";
 import type { Config } from "#shared/platform/config.ts";
 import { defineEvents, type EventEnvelope, topicFor } from "#shared/platform/events.ts";
 import { connectProducer, kafkaClient, type Producer } from "#shared/platform/kafka.ts";
@@ -65,12 +65,7 @@ async function startReaderOf(config: Config, projections: Projection[]) {
   const { deps, close } = await connectReaderDeps(config, testLog);
   const runner = await startProjections({
     kafka: kafkaClient(config.kafka.brokers, "event-versions-test"),
-    topicPrefix: config.kafka.topicPrefix,
-    groupId: config.kafka.consumerGroup,
-    sessionTimeoutMs: config.kafka.sessionTimeoutMs,
-    deadLetterRetentionHours: config.kafka.deadLetterRetentionHours,
-    partitions: config.kafka.partitions,
-    batchSize: config.reader.projectionBatchSize,
+    ...projectionSettings(config),
     projections,
     deps,
     log: testLog,

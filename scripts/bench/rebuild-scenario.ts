@@ -4,11 +4,10 @@
 // insertMany of the same documents into the same server, and reads by id (cache misses: each id
 // read once) while it runs against the same reads without one. The rebuild stops before the
 // switch (--verify) and is cancelled after, so the data set stays as it was seeded.
-import { MongoClient } from "mongodb";
-import postgres from "postgres";
+import type { Db } from "mongodb";
 import { rebuildSources } from "#functions/rebuild-registry.ts";
-import { cancel, type RebuildResult, rebuild } from "#scripts/rebuild/run.ts";
-import { connectCache } from "#shared/read-side/cache.ts";
+import { pointers } from "#scripts/rebuild/pointer.ts";
+import { cancel, openRebuild, READERS_TIMEOUT_MS, type RebuildResult, rebuild } from "#scripts/rebuild/run.ts";
 import { collectionName } from "#shared/read-side/generations.ts";
 import type { ReadModelDoc } from "#shared/read-side/versioned-projection.ts";
 import { measure, windowOf } from "./load.ts";
@@ -31,8 +30,8 @@ export interface RebuildFigures {
 type Say = (line: string) => void;
 
 /** Inserts `docs` into a scratch collection a page at a time, as the copy writes them; then drops it. */
-async function bareInsert(mongo: MongoClient, database: string, docs: ReadModelDoc[]): Promise<Window> {
-  const scratch = mongo.db(database).collection<ReadModelDoc>("bench_bare_insert");
+async function bareInsert(db: Db, docs: ReadModelDoc[]): Promise<Window> {
+  const scratch = db.collection<ReadModelDoc>("bench_bare_insert");
   await scratch.drop().catch(() => false);
   const started = performance.now();
   for (let k = 0; k < docs.length; k += PAGE) await scratch.insertMany(docs.slice(k, k + PAGE), { ordered: false });
@@ -49,27 +48,14 @@ export async function rebuildCost(
 ): Promise<RebuildFigures> {
   const source = rebuildSources.products;
   if (!source) throw new Error("no rebuild source for products");
-  const config = system.config;
-  const mongo = new MongoClient(config.mongodb.url, { serverSelectionTimeoutMS: 5000 });
-  const sql = postgres(config.postgres.url, { max: 2, onnotice: () => {} });
-  const cache = await connectCache({
-    url: config.redis.url,
-    keyPrefix: config.redis.keyPrefix,
-    ttlSeconds: config.redis.cacheTtlSeconds,
-    log: () => {},
+  const { ctx, close } = await openRebuild(system.config, {
+    model: "products",
+    source,
+    say: (line) => say(`  rebuild: ${line}`),
+    interrupted: () => false,
   });
   try {
-    await mongo.connect();
-    const db = mongo.db(config.mongodb.database);
-    const ctx = {
-      db,
-      sql,
-      cache,
-      model: "products",
-      source,
-      say: (line: string) => say(`  rebuild: ${line}`),
-      interrupted: () => false,
-    };
+    const { db } = ctx;
     // Each id read once: the first half without a rebuild, the second half during it.
     const paths = liveIds.map((id) => `/api/v1/products/${id}`);
     const half = Math.floor(paths.length / 2);
@@ -80,15 +66,12 @@ export async function rebuildCost(
       verifyOnly: true,
       acceptDifferences: false,
       rate: undefined,
-      readersTimeoutMs: 30_000,
+      readersTimeoutMs: READERS_TIMEOUT_MS,
       pageSize: PAGE,
     });
     // The reads during the copy: started once the copy is under way.
-    const pointers = db.collection<{ _id: string; building?: { phase: string; copied: number } }>(
-      "read_model_generations",
-    );
     for (let i = 0; i < 600; i++) {
-      const building = (await pointers.findOne({ _id: "products" }))?.building;
+      const building = (await pointers(db).findOne({ _id: "products" }))?.building;
       if (building?.phase === "copying" && building.copied > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -100,15 +83,13 @@ export async function rebuildCost(
     // The same documents, inserted bare into the same server.
     const generation = result.generation;
     const docs = await db.collection<ReadModelDoc>(collectionName("products", generation)).find({}).toArray();
-    const bare = await bareInsert(mongo, config.mongodb.database, docs);
+    const bare = await bareInsert(db, docs);
     say(
       `  rebuild: copy ${Math.round(copy.rate)} docs/s, bare insertMany ${Math.round(bare.rate)} docs/s (ratio ${(copy.rate / bare.rate).toFixed(2)}), ${result.differences.length} difference(s), ${result.seconds.toFixed(1)} s in all`,
     );
     await cancel(ctx);
     return { result, copy, bare, readsWithout, readsDuring };
   } finally {
-    await cache.close();
-    await sql.end({ timeout: 2 });
-    await mongo.close();
+    await close();
   }
 }

@@ -2,12 +2,12 @@
 // round of short windows, on the local stack. It checks the report is well formed, with figures for
 // every scenario (not that they are fast), and that every chart of its HTML page draws in Chromium.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { openBrowser } from "#tests/support/chromium.ts";
+import { runScript } from "#tests/support/processes.ts";
 import { SEARCH_SHAPES } from "./data.ts";
 import { assertChartsDrew, readReportPage } from "./report-page-check.ts";
 import type { BenchReport } from "./results.ts";
@@ -32,27 +32,7 @@ const EXPECTED = [
   "rebuild-reads.1k",
 ];
 
-function runSmoke(): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, "scripts", "bench.ts"), "--smoke", "--out", out], {
-      cwd: root,
-      env: process.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGINT"), LIMIT_MS);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
+const runSmoke = () => runScript("scripts/bench.ts", ["--smoke", "--out", out], { limitMs: LIMIT_MS });
 
 describe("npm run bench -- --smoke", () => {
   test("reports figures for every scenario, as JSON and as an HTML page whose charts all draw", async () => {

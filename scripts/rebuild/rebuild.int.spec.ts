@@ -2,7 +2,6 @@
 // own data, products written through the API while generations are built, verified, switched and
 // rolled back. The truth each time is PostgreSQL: every row's document as the projection writes it.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { isDeepStrictEqual } from "node:util";
@@ -19,6 +18,7 @@ import { collectionName, type GenerationPointer, POINTERS } from "#shared/read-s
 import type { ReadModelDoc } from "#shared/read-side/versioned-projection.ts";
 import * as schema from "#shared/write-side/db/schema.ts";
 import { callJson } from "#tests/support/http.ts";
+import { runScript } from "#tests/support/processes.ts";
 import { eventually, startSystem, type TestSystem, testLog } from "#tests/support/system.ts";
 import { documentOf } from "./copy.ts";
 import { RebuildRefused } from "./pointer.ts";
@@ -376,20 +376,4 @@ describe("npm run rebuild", () => {
   });
 });
 
-function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, "scripts", "rebuild.ts"), ...args], {
-      cwd: root,
-      env: { ...process.env, ...envOf(system) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on("close", (code) => resolve({ code, output }));
-  });
-}
+const runCli = (args: string[]) => runScript("scripts/rebuild.ts", args, { env: envOf(system) });

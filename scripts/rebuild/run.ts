@@ -13,10 +13,12 @@
 import os from "node:os";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
-import type { Db } from "mongodb";
-import type postgres from "postgres";
+import { type Db, MongoClient } from "mongodb";
+import postgres from "postgres";
 import type { RebuildSource } from "#functions/rebuild-registry.ts";
-import type { VersionedCache } from "#shared/read-side/cache.ts";
+import type { Config } from "#shared/platform/config.ts";
+import { createLog } from "#shared/platform/log.ts";
+import { connectCache, type VersionedCache } from "#shared/read-side/cache.ts";
 import { collectionName, type GenerationPointer, type LastRebuild } from "#shared/read-side/generations.ts";
 import { ensureIndexes } from "#shared/read-side/versioned-projection.ts";
 import * as schema from "#shared/write-side/db/schema.ts";
@@ -32,6 +34,7 @@ import {
   RebuildRefused,
   readersBehind,
   report,
+  STALE_MS,
   swapBack,
   switchTo,
 } from "./pointer.ts";
@@ -47,6 +50,41 @@ export interface RebuildContext {
   say: Say;
   /** Set by Ctrl-C: the rebuild stops after the page it is writing and can be resumed. */
   interrupted: () => boolean;
+}
+
+/**
+ * A rebuild's connections for `config` (the read model, the writer's database, the cache), as
+ * the command line and the bench open them; `close` ends them.
+ */
+export async function openRebuild(
+  config: Config,
+  context: Pick<RebuildContext, "model" | "source" | "say" | "interrupted">,
+): Promise<{ ctx: RebuildContext; close(): Promise<void> }> {
+  const mongo = new MongoClient(config.mongodb.url, { serverSelectionTimeoutMS: 5000 });
+  const sql = postgres(config.postgres.url, { max: 2, onnotice: () => {} });
+  const close = async () => {
+    await sql.end({ timeout: 5 });
+    await mongo.close();
+  };
+  try {
+    await mongo.connect();
+    const cache = await connectCache({
+      url: config.redis.url,
+      keyPrefix: config.redis.keyPrefix,
+      ttlSeconds: config.redis.cacheTtlSeconds,
+      log: createLog("rebuild"),
+    });
+    return {
+      ctx: { ...context, db: mongo.db(config.mongodb.database), sql, cache },
+      async close() {
+        await cache.close();
+        await close();
+      },
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
 
 export interface RebuildOptions {
@@ -298,7 +336,7 @@ function result(
 export async function rollback(ctx: RebuildContext): Promise<RebuildResult> {
   const pointer = await pointerOf(ctx.db, ctx.model);
   if (pointer.previous === undefined) throw new RebuildRefused(`${ctx.model} has no previous generation to go back to`);
-  if (pointer.building && Date.now() - pointer.building.heartbeatAt.getTime() < 10_000) {
+  if (pointer.building && Date.now() - pointer.building.heartbeatAt.getTime() < STALE_MS) {
     throw new RebuildRefused(`a rebuild of ${ctx.model} is running; roll back after it`);
   }
   const started = Date.now();
@@ -330,7 +368,7 @@ export async function dropPrevious(ctx: RebuildContext): Promise<void> {
 export async function cancel(ctx: RebuildContext): Promise<void> {
   const pointer = await pointerOf(ctx.db, ctx.model);
   if (!pointer.building) throw new RebuildRefused(`no rebuild of ${ctx.model} to cancel`);
-  if (Date.now() - pointer.building.heartbeatAt.getTime() < 10_000) {
+  if (Date.now() - pointer.building.heartbeatAt.getTime() < STALE_MS) {
     throw new RebuildRefused(`the rebuild of ${ctx.model} is running (${pointer.building.owner}); stop it first`);
   }
   await abandon(ctx.db, pointer);

@@ -66,6 +66,18 @@ export async function connectReaderDeps(
   };
 }
 
+/** What the projections' consumer takes from the configuration (also for tests that run other projections). */
+export function projectionSettings(config: Config) {
+  return {
+    topicPrefix: config.kafka.topicPrefix,
+    groupId: config.kafka.consumerGroup,
+    sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+    deadLetterRetentionHours: config.kafka.deadLetterRetentionHours,
+    partitions: config.kafka.partitions,
+    batchSize: config.reader.projectionBatchSize,
+  };
+}
+
 export async function startReader(config: Config, log: Log): Promise<Reader> {
   const { deps, close } = await connectReaderDeps(config, log);
   const { readModel, cache, generations } = deps;
@@ -73,12 +85,7 @@ export async function startReader(config: Config, log: Log): Promise<Reader> {
   const kafka = kafkaClient(config.kafka.brokers, "reader");
   const runner = await startProjections({
     kafka,
-    topicPrefix: config.kafka.topicPrefix,
-    groupId: config.kafka.consumerGroup,
-    sessionTimeoutMs: config.kafka.sessionTimeoutMs,
-    deadLetterRetentionHours: config.kafka.deadLetterRetentionHours,
-    partitions: config.kafka.partitions,
-    batchSize: config.reader.projectionBatchSize,
+    ...projectionSettings(config),
     projections,
     deps: { readModel, cache, generations },
     log,

@@ -112,3 +112,33 @@ export async function processEnv(name: string, overrides: Record<string, string>
     },
   };
 }
+
+/**
+ * Runs `script` (a path under the repository) with Node and `args`, without blocking this process;
+ * resolves with its exit code and its stdout and stderr interleaved. Past `limitMs` it is sent
+ * SIGINT (a script stops cleanly on it).
+ */
+export function runScript(
+  script: string,
+  args: string[],
+  options: { env?: Record<string, string>; limitMs?: number } = {},
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, script), ...args], {
+      cwd: root,
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+    }
+    const timer = options.limitMs === undefined ? undefined : setTimeout(() => child.kill("SIGINT"), options.limitMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
