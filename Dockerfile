@@ -69,6 +69,8 @@ RUN apt-get update \
 ENV E2E_GATEWAY_URL=http://gateway:8080
 # The docs page test keeps its screenshot in .local/; the rest of /app stays root's, read-only to node.
 RUN mkdir -p /app/.local && chown node:node /app/.local
+# The keys volume (compose.yaml): the tests mint their tokens with the local issuer's key in it.
+RUN mkdir -p /keys && chown node:node /keys
 USER node
 # A glob, not the folder: `node --test tests/e2e/` on Node 24 tries to load the folder as a module.
 CMD ["node", "--test", "--test-concurrency=1", "tests/e2e/**/*.spec.ts"]
@@ -106,6 +108,8 @@ RUN node --input-type=module -e ' \
     ' \
  && test -f "dist/${SERVICE}.js" && test -f "dist/preload-${SERVICE}.js"
 ENV SERVICE=${SERVICE}
+# Where compose mounts the keys volume (AUTH_KEYS_DIR): owned by node, so a fresh volume takes it.
+RUN mkdir -p /keys && chown node:node /keys
 
 USER node
 # Exec form cannot expand variables, so a shell does and then replaces itself with node: node stays

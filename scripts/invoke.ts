@@ -1,15 +1,25 @@
 // `npm run invoke -- <Function> '<json>'` runs one function's handler directly against the local
 // stack (no gateway, no gRPC): a command writes its row and outbox event (a running writer's relay
-// publishes it), a query reads the read model and cache. `--list` lists the functions.
+// publishes it), a query reads the read model and cache. `--list` lists the functions. The call is
+// recorded as a local actor (`--as`, default local:<user name>), with every role unless `--roles`.
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import { CATALOG_ADMIN } from "#functions/products/product-api.ts";
+import { USER_ADMIN } from "#functions/users/user-api.ts";
 import { ConfigError, loadConfig } from "#shared/platform/config.ts";
 import { describeError, isDependencyDown } from "#shared/platform/dependency-errors.ts";
 import { DomainError } from "#shared/platform/errors.ts";
 import { createLog } from "#shared/platform/log.ts";
+import type { CallContext } from "#shared/transport/caller.ts";
 import { problemFor } from "#shared/transport/problem.ts";
 import { parseCommandLine } from "./command-line.ts";
 
-const usage = `usage: npm run invoke -- <Function> '<json input>'   run one function's handler against the local stack
-       npm run invoke -- --list                      the functions: name, tier, route, description`;
+const ALL_ROLES = [CATALOG_ADMIN, USER_ADMIN];
+const usage = `usage: npm run invoke -- <Function> '<json input>' [--as <subject>] [--roles r1,r2]
+                                              run one function's handler against the local stack
+       npm run invoke -- --list                      the functions: name, tier, route, description
+  --as     who the call is recorded as (events' actor); default local:<your user name>
+  --roles  the caller's roles; default every role (${ALL_ROLES.join(", ")})`;
 const kebab = (name: string) => name.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase();
 
 type WriterHandler = typeof import("#functions/writer-registry.ts")["writerHandlers"][number];
@@ -19,6 +29,7 @@ async function run(
   handler: WriterHandler | ReaderHandler,
   tier: "writer" | "reader",
   input: unknown,
+  as: CallContext,
 ): Promise<unknown> {
   const config = loadConfig();
   const log = createLog("invoke", (line) => process.stderr.write(line));
@@ -26,7 +37,7 @@ async function run(
     const { connectWriterDeps } = await import("#services/writer/writer.ts");
     const { sql, deps } = await connectWriterDeps(config);
     try {
-      return await (handler as WriterHandler).invoke(deps, input);
+      return await (handler as WriterHandler).invoke(deps, input, as);
     } finally {
       await sql.end({ timeout: 2 });
     }
@@ -34,7 +45,7 @@ async function run(
   const { connectReaderDeps } = await import("#services/reader/reader.ts");
   const { deps, close } = await connectReaderDeps(config, log);
   try {
-    return await (handler as ReaderHandler).invoke(deps, input);
+    return await (handler as ReaderHandler).invoke(deps, input, as);
   } finally {
     await close();
   }
@@ -43,7 +54,11 @@ async function run(
 async function main(): Promise<number> {
   const { values, positionals } = parseCommandLine("invoke", usage, {
     allowPositionals: true,
-    options: { list: { type: "boolean", default: false } },
+    options: {
+      list: { type: "boolean", default: false },
+      as: { type: "string", default: `local:${os.userInfo().username}` },
+      roles: { type: "string", default: ALL_ROLES.join(",") },
+    },
   });
   if (positionals.length > 2 || (values.list && positionals.length > 0)) {
     console.error("invoke: too many arguments (--help shows the usage)");
@@ -77,7 +92,12 @@ async function main(): Promise<number> {
   }
   try {
     const tier = writerHandlers.some((writer) => writer === handler) ? "writer" : "reader";
-    console.log(JSON.stringify(await run(handler, tier, input), null, 2));
+    const roles = values.roles
+      .split(",")
+      .map((role) => role.trim())
+      .filter((role) => role !== "");
+    const as: CallContext = { actor: { subject: values.as, roles }, correlationId: randomUUID() };
+    console.log(JSON.stringify(await run(handler, tier, input, as), null, 2));
     return 0;
   } catch (error) {
     if (error instanceof DomainError) {

@@ -4,6 +4,9 @@ import * as v from "valibot";
 import type { Product } from "#proto/gen/reader/v1/reader.ts";
 import { Id, Timestamp, Version, versionOf } from "#shared/transport/fields.ts";
 
+/** The role that may create, change and delete products (reading them is public). */
+export const CATALOG_ADMIN = "catalog-admin";
+
 /** The products' group in the API document. */
 export const TAG = { name: "products", description: "Products: create, change, delete, read one, search." };
 

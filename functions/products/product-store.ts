@@ -28,6 +28,6 @@ export function execute(deps: WriterDeps, id: string, command: ProductCommand): 
     events: productEvents,
     decide: (state) => decide(command, state),
     eventData,
-    unique: { field: "sku", claimed: claimedSku(command), message: "this sku is taken by another product" },
+    unique: [{ field: "sku", claimed: claimedSku(command), message: "this sku is taken by another product" }],
   });
 }

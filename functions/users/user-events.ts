@@ -16,6 +16,8 @@ export const LiveUserData = v.object({
   id,
   email: v.string(),
   name: v.string(),
+  /** Added after the first events, which lack it: their users belong to nobody (null). */
+  subject: v.optional(v.nullable(v.string()), null),
   version,
   createdAt: timestamp,
   updatedAt: timestamp,

@@ -15,3 +15,9 @@ export const fields = {
   ),
   name: DisplayName,
 };
+
+/** A token subject (`sub`): 1 to 255 visible ASCII characters. */
+export const Subject = v.pipe(
+  v.string(),
+  v.regex(/^[\x21-\x7e]{1,255}$/, "subject is 1 to 255 visible ASCII characters"),
+);

@@ -41,6 +41,7 @@ function state(id: string, version: number, overrides: Partial<UserState> = {}):
     id,
     email: `v${version}.${id.slice(-6)}@Example.com`,
     name: `Name V${version}`,
+    subject: null,
     version,
     createdAt: new Date("2024-01-01T00:00:00Z"),
     updatedAt: new Date(Date.UTC(2024, 0, 1, 0, version)),

@@ -17,6 +17,8 @@ export interface UserDoc {
   deleted: boolean;
   email?: string;
   name?: string;
+  /** The token subject it belongs to (null or absent: nobody's). */
+  subject?: string | null;
   createdAt?: string;
   updatedAt?: string;
   /** Normalised word prefixes of the name: what the words of `q` match. */
@@ -48,6 +50,7 @@ export function toUser(doc: UserDoc): User {
     id: doc._id,
     email: doc.email ?? "",
     name: doc.name ?? "",
+    ...(doc.subject != null ? { subject: doc.subject } : {}),
     version: doc.version,
     createdAt: doc.createdAt ?? "",
     updatedAt: doc.updatedAt ?? "",

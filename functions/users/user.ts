@@ -13,10 +13,13 @@ export interface UserFields {
   name: string;
 }
 
-export interface UserState extends UserFields, Lifecycle {}
+export interface UserState extends UserFields, Lifecycle {
+  /** The token subject the user belongs to (set at creation, never changed); null: nobody's. */
+  subject: string | null;
+}
 
 export type UserCommand =
-  | { type: "CreateUser"; id: string; fields: UserFields; now: Date }
+  | { type: "CreateUser"; id: string; fields: UserFields; subject: string | null; now: Date }
   | { type: "UpdateUser"; patch: Partial<UserFields>; expectedVersion?: number; now: Date }
   | { type: "DeleteUser"; expectedVersion?: number; now: Date };
 
@@ -29,7 +32,10 @@ export interface UserEvent {
 export function decide(command: UserCommand, state: UserState | undefined): UserEvent {
   switch (command.type) {
     case "CreateUser":
-      return { type: "UserCreated", state: created("user", state, command.id, command.fields, command.now) };
+      return {
+        type: "UserCreated",
+        state: created("user", state, command.id, { ...command.fields, subject: command.subject }, command.now),
+      };
     case "UpdateUser":
       return {
         type: "UserUpdated",
@@ -54,6 +60,7 @@ export function eventData(state: UserState): UserData {
     id: state.id,
     email: state.email,
     name: state.name,
+    subject: state.subject,
     version: state.version,
     createdAt: state.createdAt.toISOString(),
     updatedAt: state.updatedAt.toISOString(),

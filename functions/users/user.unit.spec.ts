@@ -16,7 +16,7 @@ const T1 = new Date("2025-02-03T04:05:06.000Z");
 const FIELDS: UserFields = { email: "Ada@Example.com", name: "Ada Lovelace" };
 
 function stateAt(version: number, overrides: Partial<UserState> = {}): UserState {
-  return { id: ID, ...FIELDS, version, createdAt: T0, updatedAt: T0, deleted: false, ...overrides };
+  return { id: ID, ...FIELDS, subject: "ada", version, createdAt: T0, updatedAt: T0, deleted: false, ...overrides };
 }
 
 function domainError(code: ErrorCode) {
@@ -28,16 +28,24 @@ function domainError(code: ErrorCode) {
 }
 
 describe("decide", () => {
-  test("CreateUser gives version 1, the fields as given and both timestamps at now", () => {
-    const event = decide({ type: "CreateUser", id: ID, fields: FIELDS, now: T0 }, undefined);
+  test("CreateUser gives version 1, the fields and subject as given and both timestamps at now", () => {
+    const event = decide({ type: "CreateUser", id: ID, fields: FIELDS, subject: "ada", now: T0 }, undefined);
     assert.equal(event.type, "UserCreated");
-    assert.deepEqual(event.state, { id: ID, ...FIELDS, version: 1, createdAt: T0, updatedAt: T0, deleted: false });
+    assert.deepEqual(event.state, {
+      id: ID,
+      ...FIELDS,
+      subject: "ada",
+      version: 1,
+      createdAt: T0,
+      updatedAt: T0,
+      deleted: false,
+    });
   });
 
   test("CreateUser over an existing state, even a deleted one, is a conflict", () => {
     for (const state of [stateAt(1), stateAt(3, { deleted: true })]) {
       assert.throws(
-        () => decide({ type: "CreateUser", id: ID, fields: FIELDS, now: T1 }, state),
+        () => decide({ type: "CreateUser", id: ID, fields: FIELDS, subject: null, now: T1 }, state),
         domainError("conflict"),
       );
     }
@@ -124,6 +132,7 @@ describe("decide", () => {
       id: ID,
       email: FIELDS.email,
       name: "Ada King",
+      subject: "ada",
       version: 2,
       createdAt: "2025-01-02T03:04:05.000Z",
       updatedAt: "2025-02-03T04:05:06.000Z",
@@ -211,11 +220,17 @@ describe("field rules", () => {
 });
 
 describe("HTTP bodies", () => {
-  test("CreateUser needs email and name, and nothing else", () => {
+  test("CreateUser needs email and name, takes a subject, and nothing else", () => {
     assert.deepEqual(parse(CreateUserBody, { email: " a@b.co ", name: " A " }), {
       ok: true,
       output: { email: "a@b.co", name: "A" },
     });
+    assert.deepEqual(parse(CreateUserBody, { email: "a@b.co", name: "A", subject: "auth0|42" }), {
+      ok: true,
+      output: { email: "a@b.co", name: "A", subject: "auth0|42" },
+    });
+    assert.deepEqual(paths(CreateUserBody, { email: "a@b.co", name: "A", subject: "has space" }), ["subject"]);
+    assert.deepEqual(paths(CreateUserBody, { email: "a@b.co", name: "A", subject: "" }), ["subject"]);
     assert.deepEqual(paths(CreateUserBody, {}), ["email", "name"]);
     assert.deepEqual(paths(CreateUserBody, { email: "nope", name: "A", role: "admin", id: ID }), [
       "email",

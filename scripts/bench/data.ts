@@ -330,7 +330,7 @@ export function* usersOf(params: GeneratorParams): Generator<UserState> {
     const fields = userFields(random, r === DELETED, `${seedTag(seed)}.${index}`);
     const times = lifecycle(random, index, r < DELETED);
     const id = uuidV7(times.createdAt.getTime(), seed, SALT.userId, index);
-    yield { id, ...fields, ...times };
+    yield { id, ...fields, subject: null, ...times };
   }
 }
 

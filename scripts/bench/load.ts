@@ -2,6 +2,10 @@
 // only and bounded in time. One call measures one window after its warm-up and returns it in the
 // results' shape; system and baselines get exactly the same requests and concurrency.
 import { createRequire } from "node:module";
+import { CATALOG_ADMIN } from "#functions/products/product-api.ts";
+import { USER_ADMIN } from "#functions/users/user-api.ts";
+import { loadConfig } from "#shared/platform/config.ts";
+import { mintToken } from "../local-token.ts";
 import type { Latency, Window } from "./results.ts";
 
 // autocannon ships no types: the part of its programmatic API used here.
@@ -14,6 +18,8 @@ export interface CannonRequest {
 }
 interface CannonOptions {
   url: string;
+  /** Sent with every request (each request's own headers added to them). */
+  headers?: Record<string, string>;
   connections: number;
   duration: number;
   timeout: number;
@@ -65,9 +71,29 @@ export function stopLoad(): void {
   running?.stop();
 }
 
+/**
+ * The bench's caller: every request carries its token, with every role (the public reads do not
+ * look at it; the commands pay for verifying it, as a real client's do).
+ */
+let authorization: Promise<string> | undefined;
+const benchAuthorization = () => {
+  authorization ??= mintToken(loadConfig(), {
+    subject: "bench",
+    roles: [CATALOG_ADMIN, USER_ADMIN],
+    ttlSeconds: 24 * 3600,
+  }).then((token) => `Bearer ${token}`);
+  return authorization;
+};
+
+/** The headers of the bench's caller, for requests made outside autocannon. */
+export const benchHeaders = async (): Promise<Record<string, string>> => ({
+  authorization: await benchAuthorization(),
+});
+
 async function fire(spec: LoadSpec, seconds: number): Promise<CannonResult> {
   const instance = autocannon({
     url: spec.url,
+    headers: { authorization: await benchAuthorization() },
     connections: spec.connections,
     duration: seconds,
     timeout: REQUEST_TIMEOUT_S,
@@ -185,7 +211,7 @@ export async function getEach(base: string, paths: readonly string[], inFlight =
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < paths.length; i = next++) {
-      await fetch(`${base}${paths[i]}`).then((response) => response.arrayBuffer());
+      await fetch(`${base}${paths[i]}`, { headers: await benchHeaders() }).then((response) => response.arrayBuffer());
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));

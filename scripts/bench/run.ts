@@ -21,7 +21,7 @@ import {
   type SearchShape,
   withCursor,
 } from "./data.ts";
-import { getEach, stopLoad } from "./load.ts";
+import { benchHeaders, getEach, stopLoad } from "./load.ts";
 import { summariseProfiles } from "./profile.ts";
 import { rebuildCost } from "./rebuild-scenario.ts";
 import { formatReport, writeReport } from "./report.ts";
@@ -805,7 +805,7 @@ async function searchPath(api: string, shape: SearchShape): Promise<string> {
   const page = await eventually(
     `the first page of ${from.id}`,
     async () => {
-      const response = await fetch(`${api}${from.path}`);
+      const response = await fetch(`${api}${from.path}`, { headers: await benchHeaders() });
       const body = (await response.json()) as { nextCursor?: string | null };
       return response.ok && typeof body.nextCursor === "string" ? body.nextCursor : undefined;
     },

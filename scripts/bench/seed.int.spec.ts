@@ -139,6 +139,7 @@ describe("bulk seeding of the benchmark's data", () => {
           type: "CreateUser",
           id: u.id,
           fields: { email: u.email, name: u.name },
+          subject: null,
           now: u.createdAt,
         });
         if (u.deleted) state = await executeUser(deps, u.id, { type: "DeleteUser", now: u.updatedAt });

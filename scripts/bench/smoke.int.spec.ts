@@ -12,7 +12,6 @@ import { SEARCH_SHAPES } from "./data.ts";
 import { assertChartsDrew, readReportPage } from "./report-page-check.ts";
 import type { BenchReport } from "./results.ts";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "cqrs-bench-smoke-"));
 const LIMIT_MS = 240_000;
 

@@ -13,6 +13,8 @@ export interface BenchSystem {
   config: Config;
   env: Record<string, string>;
   urls: Record<ServiceName, string>;
+  /** Where each service's /metrics is (the gateway's on a port of its own). */
+  metricsUrls: Record<ServiceName, string>;
   services: ServiceProcess[];
   /** Service name -> pid. */
   pids: Record<string, number>;
@@ -31,7 +33,7 @@ export interface SystemOptions {
 
 /** Starts the services of one system and waits until each is ready. */
 export async function startSystem(name: string, options: SystemOptions): Promise<BenchSystem> {
-  const { env, urls } = await processEnv(name, {
+  const { env, urls, metricsUrls } = await processEnv(name, {
     // The services' own default safety-net poll, not the tests' faster one.
     OUTBOX_POLL_MS: "2000",
     ...options.env,
@@ -72,7 +74,7 @@ export async function startSystem(name: string, options: SystemOptions): Promise
   }
   const pids: Record<string, number> = {};
   for (const service of services) if (service.child.pid) pids[service.name] = service.child.pid;
-  return { name, config, env, urls, services, pids, stop };
+  return { name, config, env, urls, metricsUrls, services, pids, stop };
 }
 
 const MiB = 1024 * 1024;
@@ -102,7 +104,7 @@ export async function memory(system: BenchSystem, when: string): Promise<MemoryS
       service: `${service.name} (${system.name})`,
       when,
       rssMiB: rssMiB(pid),
-      heapUsedMiB: await heapMiB(system.urls[service.name]),
+      heapUsedMiB: await heapMiB(system.metricsUrls[service.name]),
     });
   }
   return samples;

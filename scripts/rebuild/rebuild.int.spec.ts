@@ -2,7 +2,6 @@
 // own data, products written through the API while generations are built, verified, switched and
 // rolled back. The truth each time is PostgreSQL: every row's document as the projection writes it.
 import assert from "node:assert/strict";
-import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { isDeepStrictEqual } from "node:util";
 import { drizzle } from "drizzle-orm/postgres-js";
@@ -24,7 +23,6 @@ import { documentOf } from "./copy.ts";
 import { RebuildRefused } from "./pointer.ts";
 import { dropPrevious, type RebuildContext, type RebuildOptions, rebuild, rebuildOne, rollback } from "./run.ts";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const source = rebuildSources.products;
 if (!source) throw new Error("no rebuild source for products");
 const ENV = { GENERATIONS_POLL_MS: "200" };
@@ -139,6 +137,7 @@ before(async () => {
     loadConfig({
       ...process.env,
       GATEWAY_PORT: "0",
+      GATEWAY_METRICS_PORT: "0",
       WRITER_ADDRESS: `127.0.0.1:${system.writer.grpcPort}`,
       READER_ADDRESS: `127.0.0.1:${system.reader.grpcPort},127.0.0.1:${second.grpcPort}`,
     }),

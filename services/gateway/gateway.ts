@@ -21,8 +21,10 @@ import { healthRoutes } from "#shared/platform/health.ts";
 import { serveHttp } from "#shared/platform/http-server.ts";
 import type { Log } from "#shared/platform/log.ts";
 import { appMetrics, metricsRoutes } from "#shared/platform/telemetry/metrics.ts";
+import type { GatewayCalls } from "#shared/transport/function.ts";
 import { connectClient } from "#shared/transport/grpc.ts";
 import { errorHandler, problemResponse, SECURITY_HEADERS } from "#shared/transport/problem.ts";
+import { admission, gatewayAuth } from "./admission.ts";
 import { docsRoutes } from "./docs.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -41,8 +43,8 @@ const headerGetter: TextMapGetter<Context> = {
   keys: () => ["traceparent", "tracestate", "baggage"],
 };
 
-/** Requests that are not worth a trace: probes and scrapes. */
-const UNTRACED = new Set(["/metrics", "/healthz", "/readyz"]);
+/** Requests that are not worth a trace: probes. */
+const UNTRACED = new Set(["/healthz", "/readyz"]);
 
 /**
  * Per request: the HTTP server span (continuing a caller's trace context, named after the route),
@@ -115,8 +117,16 @@ function channelReady(client: grpc.Client, ms: number): Promise<void> {
 const SECURITY_HEADER_LIST = Object.entries(SECURITY_HEADERS);
 
 /** What a browser may send and read across origins, for the routes' own headers. */
-const CORS_REQUEST_HEADERS = ["Content-Type", "If-Match", "If-None-Match", "X-Min-Version", "Idempotency-Key"];
-const CORS_RESPONSE_HEADERS = ["ETag", "Location", "Retry-After", "X-Trace-Id"];
+const CORS_REQUEST_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "If-Match",
+  "If-None-Match",
+  "X-Min-Version",
+  "Idempotency-Key",
+  "X-Correlation-Id",
+];
+const CORS_RESPONSE_HEADERS = ["ETag", "Location", "Retry-After", "X-Trace-Id", "WWW-Authenticate"];
 
 /** A Hono route pattern (/api/v1/products/:id) as a regular expression over paths. */
 const patternOf = (path: string) =>
@@ -157,7 +167,7 @@ function notFoundOrNotAllowed(app: Hono) {
 
 export function gatewayApp(
   clients: { writer: grpc.Client; reader: grpc.Client },
-  deadlineMs: number,
+  calls: GatewayCalls,
   log: Log,
   options: { corsOrigins?: readonly string[] } = {},
 ): Hono {
@@ -201,7 +211,6 @@ export function gatewayApp(
   // GET and HEAD bodies are never read; skipping them spares the hot read path the Fetch Request
   // object that inspecting the body would build (about 4% of the gateway's CPU on cached reads).
   app.use("/api/*", (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
-  app.route("/", metricsRoutes());
   app.route(
     "/",
     healthRoutes(async () => {
@@ -210,7 +219,7 @@ export function gatewayApp(
       });
     }),
   );
-  for (const fn of allFunctions) app.route("/", fn.routes(clients[fn.tier], deadlineMs));
+  for (const fn of allFunctions) app.route("/", fn.routes(clients[fn.tier], calls));
   app.route("/", docsRoutes(allFunctions));
   return app;
 }
@@ -218,6 +227,8 @@ export function gatewayApp(
 export interface Gateway {
   port: number;
   url: string;
+  /** Where /metrics is served: a port of its own, not the public one. */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -226,15 +237,25 @@ export async function startGateway(config: Config, log: Log): Promise<Gateway> {
     writer: connectClient(config.writer.address, "WRITER_ADDRESS"),
     reader: connectClient(config.reader.address, "READER_ADDRESS"),
   };
-  const app = gatewayApp(clients, config.gateway.grpcDeadlineMs, log, { corsOrigins: config.gateway.corsOrigins });
+  const { tokens, credential } = await gatewayAuth(config);
+  if (!(await tokens.warm())) {
+    log({ level: "warn", msg: "the identity provider's keys could not be read; tokens get 503 until they can" });
+  }
+  const calls = { deadlineMs: config.gateway.grpcDeadlineMs, admit: admission(tokens, credential) };
+  const app = gatewayApp(clients, calls, log, { corsOrigins: config.gateway.corsOrigins });
   const http = await serveHttp(app, config.gateway.host, config.gateway.port);
+  const metrics = await serveHttp(metricsRoutes(), config.gateway.metricsHost, config.gateway.metricsPort);
   const url = `http://${config.gateway.host}:${http.port}`;
-  log({ msg: "gateway listening", url });
+  const metricsUrl = `http://${config.gateway.metricsHost}:${metrics.port}`;
+  log({ msg: "gateway listening", url, metrics: metricsUrl });
   return {
     port: http.port,
     url,
+    metricsUrl,
     async stop() {
       await http.close();
+      await metrics.close();
+      credential.stop();
       clients.writer.close();
       clients.reader.close();
     },

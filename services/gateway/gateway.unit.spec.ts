@@ -8,6 +8,7 @@ import * as v from "valibot";
 import { ReaderServiceService } from "#proto/gen/reader/v1/reader.ts";
 import { WriterServiceService } from "#proto/gen/writer/v1/writer.ts";
 import { connectClient, listen } from "#shared/transport/grpc.ts";
+import { adminHeaders, testGatewayCalls } from "#tests/support/auth.ts";
 import { freePort } from "#tests/support/wait.ts";
 import { gatewayApp } from "./gateway.ts";
 
@@ -30,10 +31,14 @@ interface Tier {
   logs: Record<string, unknown>[];
 }
 
+let calls: Awaited<ReturnType<typeof testGatewayCalls>> | undefined;
+let admin: Record<string, string> = {};
+
 function tier(address: string): Tier {
   const clients = { writer: connectClient(address), reader: connectClient(address) };
   const logs: Record<string, unknown>[] = [];
-  return { app: gatewayApp(clients, DEADLINE_MS, (entry) => logs.push(entry)), clients, logs };
+  assert.ok(calls, "built in before()");
+  return { app: gatewayApp(clients, calls, (entry) => logs.push(entry)), clients, logs };
 }
 
 // Two gateways: `strict` only ever gets malformed requests, so its channels must stay IDLE (never
@@ -42,12 +47,15 @@ let strict: Tier | undefined;
 let down: Tier | undefined;
 
 before(async () => {
+  calls = await testGatewayCalls(DEADLINE_MS);
+  admin = await adminHeaders();
   const address = `127.0.0.1:${await freePort()}`;
   strict = tier(address);
   down = tier(address);
 });
 
 after(() => {
+  calls?.stop();
   for (const t of [strict, down]) {
     t?.clients.writer.close();
     t?.clients.reader.close();
@@ -72,7 +80,12 @@ async function send(
   options: { json?: unknown; body?: string; headers?: Record<string, string> } = {},
 ): Promise<Sent> {
   const body = options.body ?? (options.json === undefined ? undefined : JSON.stringify(options.json));
-  const headers = { ...(body === undefined ? {} : { "content-type": "application/json" }), ...options.headers };
+  // As a caller with every role, unless the test says who it is.
+  const headers = {
+    ...admin,
+    ...(body === undefined ? {} : { "content-type": "application/json" }),
+    ...options.headers,
+  };
   const response = await use(t).app.request(path, { method, headers, body });
   return { status: response.status, headers: response.headers, text: await response.text() };
 }
@@ -491,7 +504,8 @@ describe("routes outside the API", () => {
   });
 
   test("a preflight is answered, with CORS headers only for an allowed origin", async () => {
-    const app = gatewayApp(use(strict).clients, DEADLINE_MS, () => {}, { corsOrigins: ["https://shop.example"] });
+    assert.ok(calls);
+    const app = gatewayApp(use(strict).clients, calls, () => {}, { corsOrigins: ["https://shop.example"] });
     const preflight = (origin: string) =>
       app.request("/api/v1/products", {
         method: "OPTIONS",

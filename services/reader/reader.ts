@@ -19,6 +19,7 @@ import { followGenerations } from "#shared/read-side/generations.ts";
 import { type ProjectionRunner, startProjections } from "#shared/read-side/projection-consumer.ts";
 import type { ReaderDeps } from "#shared/read-side/reader-deps.ts";
 import { listen } from "#shared/transport/grpc.ts";
+import { tierAdmission } from "#shared/transport/internal-credential.ts";
 
 export interface Reader {
   grpcPort: number;
@@ -92,7 +93,8 @@ export async function startReader(config: Config, log: Log): Promise<Reader> {
   });
 
   const server = new grpc.Server();
-  for (const handler of readerHandlers) handler.serve(server, deps, log);
+  const admit = tierAdmission(config);
+  for (const handler of readerHandlers) handler.serve(server, deps, { log, admit });
   const grpcPort = await listen(server, config.reader.host, config.reader.port);
   const stopLag = observeConsumerLag(kafka, config.kafka.consumerGroup, [
     ...new Set(projections.map((p) => topicFor(config.kafka.topicPrefix, p.aggregateType))),

@@ -17,6 +17,7 @@ import { observeOutboxBacklog } from "#shared/platform/telemetry/lag-metrics.ts"
 import { metricsRoutes } from "#shared/platform/telemetry/metrics.ts";
 import type { CallMiddleware } from "#shared/transport/function.ts";
 import { listen } from "#shared/transport/grpc.ts";
+import { tierAdmission } from "#shared/transport/internal-credential.ts";
 import * as schema from "#shared/write-side/db/schema.ts";
 import { deleteExpiredKeys, idempotency } from "#shared/write-side/idempotency.ts";
 import { deleteSentRows } from "#shared/write-side/outbox.ts";
@@ -102,7 +103,8 @@ export async function startWriter(config: Config, log: Log): Promise<Writer> {
       crashPoint("writer-before-reply"); // committed, not yet answered
       return response;
     };
-    for (const handler of writerHandlers) handler.serve(server, deps, log, middleware);
+    const admit = tierAdmission(config);
+    for (const handler of writerHandlers) handler.serve(server, deps, { log, admit, middleware });
     const sweep = setInterval(() => {
       deleteExpiredKeys(deps.db, deps.clock()).catch((error: unknown) =>
         log({ level: "warn", msg: "could not delete expired idempotency keys", err: error }),

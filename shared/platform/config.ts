@@ -47,9 +47,11 @@ export function loadConfig(env: Env = process.env) {
   const queryPort = port(env, "JAEGER_QUERY_PORT", 26686);
   const writerPort = listenPort(env, "WRITER_PORT", 28051);
   const readerPort = listenPort(env, "READER_PORT", 28052);
+  const stateDir = path.resolve(text(env, "CQRS_STATE_DIR", path.join(repoRoot, ".local")));
+  const keysDir = path.resolve(text(env, "AUTH_KEYS_DIR", path.join(stateDir, "auth")));
   return {
     /** Server data, pid files and logs of the local stack: git-ignored, inside the checkout. */
-    stateDir: path.resolve(text(env, "CQRS_STATE_DIR", path.join(repoRoot, ".local"))),
+    stateDir,
     /** Downloads and builds keyed by version, shared by every clone on this machine. */
     cacheDir: path.resolve(text(env, "CQRS_CACHE_DIR", path.join(cacheHome, "cqrs-ts"))),
     postgres: {
@@ -96,9 +98,36 @@ export function loadConfig(env: Env = process.env) {
     otlpEndpoint: text(env, "OTEL_EXPORTER_OTLP_ENDPOINT", `http://127.0.0.1:${otlpHttpPort}`),
     /** How long a service may take to stop on SIGTERM (drain, flush, close) before it exits anyway. */
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 100, 600_000),
+    auth: {
+      /** Where the project's own keys live: the local token issuer's and the internal credential's. */
+      keysDir,
+      /**
+       * The identity provider's JWKS (http or https); empty trusts the local issuer, whose JWKS file
+       * is under AUTH_KEYS_DIR (`npm run token` signs with it).
+       */
+      jwksUrl: text(env, "AUTH_JWKS_URL", ""),
+      issuer: text(env, "AUTH_ISSUER", "cqrs-ts-local"),
+      audience: text(env, "AUTH_AUDIENCE", "cqrs-ts"),
+      /** Where a token keeps its roles, as a dotted path (Keycloak: realm_access.roles). */
+      rolesClaim: text(env, "AUTH_ROLES_CLAIM", "roles"),
+      algorithms: text(env, "AUTH_ALGORITHMS", "EdDSA,ES256,RS256")
+        .split(",")
+        .map((name) => name.trim())
+        .filter((name) => name !== ""),
+      clockSkewSeconds: integer(env, "AUTH_CLOCK_SKEW_SECONDS", 30, 0, 600),
+      /** The gateway's private key for the internal credential (the tiers trust only it). */
+      internalSigningKeyFile: path.resolve(
+        text(env, "INTERNAL_SIGNING_KEY_FILE", path.join(keysDir, "internal.private.jwk.json")),
+      ),
+      /** The public keys the writer and reader accept the internal credential from. */
+      internalJwksFile: path.resolve(text(env, "INTERNAL_JWKS_FILE", path.join(keysDir, "internal.jwks.json"))),
+    },
     gateway: {
       host: text(env, "GATEWAY_HOST", "127.0.0.1"),
       port: listenPort(env, "GATEWAY_PORT", 8080),
+      /** /metrics is served apart from the public API, on this host and port (the scrape's). */
+      metricsHost: text(env, "GATEWAY_METRICS_HOST", "127.0.0.1"),
+      metricsPort: listenPort(env, "GATEWAY_METRICS_PORT", 28080),
       /** Deadline of every gRPC call the gateway makes. */
       grpcDeadlineMs: integer(env, "GRPC_DEADLINE_MS", 5000, 1, 600_000),
       /** Origins a browser may call the API from (CORS), e.g. "https://shop.example,http://localhost:3000"; none by default. */
@@ -154,6 +183,9 @@ export const SERVICE_ENV = {
   gateway: [
     "GATEWAY_HOST",
     "GATEWAY_PORT",
+    "GATEWAY_METRICS_HOST",
+    "GATEWAY_METRICS_PORT",
+    "AUTH_KEYS_DIR",
     "WRITER_ADDRESS",
     "READER_ADDRESS",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -165,6 +197,7 @@ export const SERVICE_ENV = {
     "WRITER_HTTP_PORT",
     "POSTGRES_URL",
     "KAFKA_BROKERS",
+    "INTERNAL_JWKS_FILE",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_SERVICE_NAME",
   ],
@@ -176,6 +209,7 @@ export const SERVICE_ENV = {
     "MONGODB_DATABASE",
     "REDIS_URL",
     "KAFKA_BROKERS",
+    "INTERNAL_JWKS_FILE",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_SERVICE_NAME",
   ],

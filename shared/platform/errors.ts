@@ -2,6 +2,8 @@
 // maps the code to a status (grpc-status.ts) and the gateway maps it to HTTP (problem.ts).
 export type ErrorCode =
   | "invalid_input"
+  | "unauthenticated"
+  | "forbidden"
   | "not_found"
   | "conflict"
   | "precondition_failed"

@@ -2,6 +2,7 @@
 // X-Min-Version and If-None-Match) and delete (with If-Match). An aggregate gives its noun, path,
 // tag and item schema; the requests are the same for all.
 import * as v from "valibot";
+import type { Access } from "./caller.ts";
 import { Id, Version } from "./fields.ts";
 import { declareFunction, type TypedDeclaration } from "./function.ts";
 import type { UnaryMethod } from "./grpc.ts";
@@ -17,6 +18,7 @@ type DeleteById = v.InferOutput<typeof DeleteByIdRequest>;
 
 interface ByIdRoute<Req, Res> {
   method: UnaryMethod<Req, Res>;
+  access: Access;
   description: string;
   /** e.g. product */
   noun: string;
@@ -35,6 +37,7 @@ export function declareGetById<Req extends GetById, Res>(
 ): TypedDeclaration<Req, Res> {
   return declareFunction<Req, Res, "id">({
     method: spec.method,
+    access: spec.access,
     description: spec.description,
     request: GetByIdRequest as v.GenericSchema<unknown, Req>,
     route: {
@@ -63,6 +66,7 @@ export function declareGetById<Req extends GetById, Res>(
 export function declareDeleteById<Req extends DeleteById, Res>(spec: ByIdRoute<Req, Res>): TypedDeclaration<Req, Res> {
   return declareFunction<Req, Res, "id">({
     method: spec.method,
+    access: spec.access,
     description: spec.description,
     request: DeleteByIdRequest as v.GenericSchema<unknown, Req>,
     route: {

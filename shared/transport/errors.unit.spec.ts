@@ -15,6 +15,8 @@ interface Row {
 // A Record over ErrorCode: a new code without a row fails the type check.
 const TABLE: Record<ErrorCode, Row> = {
   invalid_input: { grpc: grpc.status.INVALID_ARGUMENT, http: 400, retryAfter: false },
+  unauthenticated: { grpc: grpc.status.UNAUTHENTICATED, http: 401, retryAfter: false },
+  forbidden: { grpc: grpc.status.PERMISSION_DENIED, http: 403, retryAfter: false },
   not_found: { grpc: grpc.status.NOT_FOUND, http: 404, retryAfter: false },
   conflict: { grpc: grpc.status.ALREADY_EXISTS, http: 409, retryAfter: false },
   precondition_failed: { grpc: grpc.status.FAILED_PRECONDITION, http: 412, retryAfter: false },

@@ -3,9 +3,10 @@
 // place of the handler; the writer or reader binds a handler to the same declaration
 // (`implement`), in a module of its own that the gateway never loads.
 import type * as grpc from "@grpc/grpc-js";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import type * as v from "valibot";
 import type { Log } from "../platform/log.ts";
+import { type Access, type CallContext, callContextOf, runAs } from "./caller.ts";
 import { callUnary, serveUnary, type UnaryMethod } from "./grpc.ts";
 import { forwardedMetadata } from "./idempotency-key.ts";
 import type { HttpOperation, Route, RouteSpec } from "./route.ts";
@@ -22,10 +23,23 @@ export interface FunctionDeclaration {
   description: string;
   /** The gRPC method path, e.g. /writer.v1.WriterService/CreateProduct. */
   path: string;
+  /** Who may call it: the gateway enforces it, the OpenAPI document shows it. */
+  access: Access;
   /** The route as the OpenAPI document shows it. */
   route: HttpOperation;
   /** The Hono route that parses HTTP, calls the tier through `client` and answers. */
-  routes(client: grpc.Client, deadlineMs: number): Hono;
+  routes(client: grpc.Client, gateway: GatewayCalls): Hono;
+}
+
+/** What the gateway gives every route. */
+export interface GatewayCalls {
+  /** Deadline of each gRPC call. */
+  deadlineMs: number;
+  /**
+   * Checks the caller against `access` (401, 403) and gives the metadata of the call to the tier:
+   * the internal credential, the caller and the correlation id.
+   */
+  admit(c: Context, access: Access): Promise<grpc.Metadata>;
 }
 
 export interface TypedDeclaration<Req, Res> extends FunctionDeclaration {
@@ -44,6 +58,7 @@ export function methodIdentity(path: string): { name: string; tier: Tier } {
 
 export function declareFunction<Req, Res, P extends string = never, Q = undefined, B = undefined>(spec: {
   method: UnaryMethod<Req, Res>;
+  access: Access;
   description: string;
   request: v.GenericSchema<unknown, Req>;
   route: RouteSpec<Req, Res, P, Q, B>;
@@ -54,12 +69,18 @@ export function declareFunction<Req, Res, P extends string = never, Q = undefine
     name,
     tier,
     description: spec.description,
+    access: spec.access,
     path: spec.method.path,
     method: spec.method,
     request: spec.request,
     route,
-    routes: (client, deadlineMs) =>
-      routeHandler(route, (request, c) => callUnary(client, spec.method, request, deadlineMs, forwardedMetadata(c))),
+    routes: (client, gateway) =>
+      routeHandler(
+        route,
+        (c) => gateway.admit(c, spec.access),
+        (request, c, metadata) =>
+          callUnary(client, spec.method, request, gateway.deadlineMs, forwardedMetadata(c, metadata)),
+      ),
   };
 }
 
@@ -73,12 +94,21 @@ export type CallMiddleware<D> = (
   next: (deps: D) => Promise<unknown>,
 ) => Promise<unknown>;
 
+/** How a tier serves its functions. */
+export interface ServeOptions<D> {
+  log: Log;
+  /** Resolves if a call carries a valid internal credential (internal-credential.ts), else rejects. */
+  admit: (metadata: grpc.Metadata) => Promise<void>;
+  middleware?: CallMiddleware<D>;
+}
+
 /** A declaration bound to its handler, on the tier that serves it. */
 export interface Implementation<D, Req = unknown, Res = unknown> {
   declaration: TypedDeclaration<Req, Res>;
-  serve(server: grpc.Server, deps: D, log: Log, middleware?: CallMiddleware<D>): void;
-  /** Runs the handler directly on `input`, validated (`npm run invoke`, tests). */
-  invoke(deps: D, input: unknown): Promise<Res>;
+  /** Serves it: each admitted call runs as the caller its metadata names (caller.ts). */
+  serve(server: grpc.Server, deps: D, options: ServeOptions<D>): void;
+  /** Runs the handler directly on `input`, validated, as `as` (`npm run invoke`, tests). */
+  invoke(deps: D, input: unknown, as?: CallContext): Promise<Res>;
 }
 
 export function implement<D, Req, Res>(
@@ -87,21 +117,25 @@ export function implement<D, Req, Res>(
 ): Implementation<D, Req, Res> {
   return {
     declaration,
-    serve: (server, deps, log, middleware) =>
+    serve: (server, deps, { log, admit, middleware }) =>
       serveUnary(
         server,
         declaration.method,
         declaration.request,
         (request, metadata) =>
-          middleware
-            ? // What a middleware answers by itself is a response it stored earlier for this method.
-              (middleware({ path: declaration.path, metadata, request }, deps, (d) =>
-                handle(request, d),
-              ) as Promise<Res>)
-            : handle(request, deps),
+          runAs(callContextOf(metadata), () =>
+            middleware
+              ? // What a middleware answers by itself is a response it stored earlier for this method.
+                (middleware({ path: declaration.path, metadata, request }, deps, (d) =>
+                  handle(request, d),
+                ) as Promise<Res>)
+              : handle(request, deps),
+          ),
         log,
+        admit,
       ),
-    invoke: (deps, input) => handle(parseInput(declaration.request, input), deps),
+    invoke: (deps, input, as = { actor: undefined, correlationId: undefined }) =>
+      runAs(as, () => handle(parseInput(declaration.request, input), deps)),
   };
 }
 

@@ -4,6 +4,8 @@ import { DomainError, type ErrorCode, type FieldError } from "../platform/errors
 
 const TO_STATUS: Record<ErrorCode, grpc.status> = {
   invalid_input: grpc.status.INVALID_ARGUMENT,
+  unauthenticated: grpc.status.UNAUTHENTICATED,
+  forbidden: grpc.status.PERMISSION_DENIED,
   not_found: grpc.status.NOT_FOUND,
   conflict: grpc.status.ALREADY_EXISTS,
   precondition_failed: grpc.status.FAILED_PRECONDITION,

@@ -28,6 +28,13 @@ const rpcMetricAttributes = (path: string, code: grpc.status) => ({
   "rpc.status_code": statusName(code),
 });
 
+/** A call its admission refused (no valid internal credential). */
+class Refused extends Error {
+  constructor(cause: unknown) {
+    super("refused", { cause });
+  }
+}
+
 /** What a failed handler answers: its domain error, `unavailable` when a dependency is down, else none. */
 function domainErrorOf(error: unknown): DomainError | undefined {
   if (error instanceof DomainError) return error;
@@ -45,6 +52,7 @@ export function serveUnary<Req, Res>(
   schema: v.GenericSchema<unknown, Req>,
   handle: (request: Req, metadata: grpc.Metadata) => Promise<Res>,
   log: Log,
+  admit?: (metadata: grpc.Metadata) => Promise<void>,
 ): void {
   const handler: grpc.handleUnaryCall<Req, Res> = (call, callback) => {
     const started = performance.now();
@@ -69,14 +77,27 @@ export function serveUnary<Req, Res>(
     };
     // The log line is written in the span's context too, so it carries the trace id.
     context.with(span.context, () =>
-      Promise.resolve()
-        .then(() => handle(parseInput(schema, call.request), call.metadata))
+      (admit ? admit(call.metadata) : Promise.resolve())
+        .then(
+          () => handle(parseInput(schema, call.request), call.metadata),
+          (refusal: unknown) => {
+            throw new Refused(refusal);
+          },
+        )
         .then(
           (response) => {
             finish(grpc.status.OK);
             callback(null, response);
           },
           (error: unknown) => {
+            if (error instanceof Refused) {
+              // Not a domain error: the gateway that sent it is misconfigured, its client is not at
+              // fault, so no domain code travels (the gateway answers 500 and logs it).
+              const unavailableKeys = (error.cause as Error).name === "KeysUnavailable";
+              const code = unavailableKeys ? grpc.status.UNAVAILABLE : grpc.status.UNAUTHENTICATED;
+              finish(code, { level: "warn", error: error.cause });
+              return callback({ code, details: (error.cause as Error).message });
+            }
             const failure = domainErrorOf(error);
             if (failure) {
               const serviceError = toServiceError(failure);

@@ -9,8 +9,7 @@ export const IDEMPOTENCY_KEY = "idempotency-key";
 export const IDEMPOTENCY_SCOPE = "idempotency-scope";
 
 /** The gRPC metadata a gateway call carries: the Idempotency-Key and its scope, when given. */
-export function forwardedMetadata(c: Context): grpc.Metadata {
-  const metadata = new grpc.Metadata();
+export function forwardedMetadata(c: Context, metadata = new grpc.Metadata()): grpc.Metadata {
   const key = c.req.header("Idempotency-Key");
   if (key === undefined) return metadata;
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {

@@ -64,6 +64,10 @@ export interface OperationObject {
   parameters?: ParameterObject[];
   requestBody?: { required: boolean; content: Record<string, MediaTypeObject> };
   responses: Record<string, ResponseObject>;
+  /** None for a public operation; a bearer token otherwise. */
+  security: Record<string, string[]>[];
+  /** The roles the operation needs (one of them), and whether a caller's own records need none. */
+  "x-roles"?: { anyOf: string[]; ownRecords: boolean };
 }
 
 export interface OpenApiDocument {
@@ -75,6 +79,7 @@ export interface OpenApiDocument {
   components: {
     schemas: Record<string, JsonSchema>;
     headers: Record<string, HeaderObject>;
+    securitySchemes: Record<string, { type: "http"; scheme: "bearer"; bearerFormat: string; description: string }>;
   };
 }
 
@@ -85,7 +90,9 @@ export class OpenApiError extends Error {
 const PROBLEM_JSON = "application/problem+json";
 const COMPONENT_SCHEMAS = "#/components/schemas/";
 
-const REQUEST_HEADERS: Record<RequestHeader | "Idempotency-Key", Omit<ParameterObject, "name" | "in" | "required">> = {
+type DocumentedHeader = RequestHeader | "Idempotency-Key" | "X-Correlation-Id";
+
+const REQUEST_HEADERS: Record<DocumentedHeader, Omit<ParameterObject, "name" | "in" | "required">> = {
   "If-Match": {
     description: 'Only if the resource is still at this version, in quotes as its ETag: "3" (W/"3" too); 412 otherwise',
     schema: { type: "string" },
@@ -105,12 +112,32 @@ const REQUEST_HEADERS: Record<RequestHeader | "Idempotency-Key", Omit<ParameterO
       "A repeat of this command with the same key and request gets the first response and changes nothing; the same key with another request is a 422",
     schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$" },
   },
+  "X-Correlation-Id": {
+    description:
+      "Ties this request to others of the caller's; a command's event records it (a new one is made for a command without it)",
+    schema: { type: "string", minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$" },
+  },
 };
 
-const RESPONSE_HEADERS: Record<ResponseHeader | "Retry-After", HeaderObject> = {
+const BEARER = "bearerAuth";
+const SECURITY_SCHEMES = {
+  [BEARER]: {
+    type: "http" as const,
+    scheme: "bearer" as const,
+    bearerFormat: "JWT",
+    description:
+      "A JWT from the identity provider (locally: npm run token); the operations that need one name their roles",
+  },
+};
+
+const RESPONSE_HEADERS: Record<ResponseHeader | "Retry-After" | "WWW-Authenticate", HeaderObject> = {
   ETag: { description: 'The version, in quotes: "3"', schema: { type: "string", pattern: '^"[1-9][0-9]*"$' } },
   Location: { description: "The path of what was created", schema: { type: "string" } },
   "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer", minimum: 0 } },
+  "WWW-Authenticate": {
+    description: 'The bearer challenge (RFC 6750): realm, and with a bad token error="invalid_token" and why',
+    schema: { type: "string" },
+  },
 };
 
 /** The problems every operation can answer, and those of a command (Idempotency-Key) or a body. */
@@ -180,6 +207,7 @@ function problemResponse(description: string, status: number): ResponseObject {
   return {
     description,
     ...(retry ? { headers: { "Retry-After": { $ref: "#/components/headers/Retry-After" } } } : {}),
+    ...(status === 401 ? { headers: { "WWW-Authenticate": { $ref: "#/components/headers/WWW-Authenticate" } } } : {}),
     content: { [PROBLEM_JSON]: { schema: { $ref: `${COMPONENT_SCHEMAS}Problem` } } },
   };
 }
@@ -261,8 +289,9 @@ function queryParameters(
 }
 
 function headerParameters(fn: FunctionDeclaration, op: HttpOperation): ParameterObject[] {
-  const names: (RequestHeader | "Idempotency-Key")[] = [...(op.headers ?? [])];
+  const names: DocumentedHeader[] = [...(op.headers ?? [])];
   if (fn.tier === "writer") names.push("Idempotency-Key");
+  names.push("X-Correlation-Id");
   return names.map((name) => ({ name, in: "header", required: false, ...REQUEST_HEADERS[name] }));
 }
 
@@ -285,6 +314,10 @@ function responses(fn: FunctionDeclaration, op: HttpOperation, convert: ReturnTy
   };
   // The operation's own meaning of a status first, then what any operation of its kind may mean by it.
   add(op.problems ?? {});
+  if (fn.access !== "public") {
+    add({ 401: "no bearer token, or one that is not valid (WWW-Authenticate says why)" });
+    if (!fn.access.owner) add({ 403: `the token holds none of the roles ${fn.access.roles.join(", ")}` });
+  }
   add(STANDARD_PROBLEMS);
   if (fn.tier === "writer") add(COMMAND_PROBLEMS);
   if (op.body) add(BODY_PROBLEMS);
@@ -309,7 +342,7 @@ function operation(fn: FunctionDeclaration, op: HttpOperation, convert: ReturnTy
     operationId: fn.name,
     tags: [op.tag.name],
     summary: op.summary,
-    description: fn.description,
+    description: `${fn.description} ${whoMay(fn)}`,
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(op.body
       ? {
@@ -320,6 +353,25 @@ function operation(fn: FunctionDeclaration, op: HttpOperation, convert: ReturnTy
         }
       : {}),
     responses: responses(fn, op, convert),
+    ...securityOf(fn),
+  };
+}
+
+/** Who may call it, in words. */
+function whoMay(fn: FunctionDeclaration): string {
+  if (fn.access === "public") return "Public: no token needed.";
+  const roles = fn.access.roles.join(" or ");
+  return fn.access.owner
+    ? `Needs a bearer token: with ${roles}, any record; without, only the caller's own (another's is a 404).`
+    : `Needs a bearer token with ${roles}.`;
+}
+
+/** Who may call it, as the document says it: no security, or a bearer token and the roles. */
+function securityOf(fn: FunctionDeclaration): Pick<OperationObject, "security" | "x-roles"> {
+  if (fn.access === "public") return { security: [] };
+  return {
+    security: [{ [BEARER]: [] }],
+    "x-roles": { anyOf: [...fn.access.roles], ownRecords: fn.access.owner === true },
   };
 }
 
@@ -372,6 +424,6 @@ export function buildOpenApi(
     servers: [{ url: "/", description: "this gateway" }],
     tags: [...tags].map(([name, description]) => ({ name, description })),
     paths,
-    components: { schemas: convert.components(), headers: RESPONSE_HEADERS },
+    components: { schemas: convert.components(), headers: RESPONSE_HEADERS, securitySchemes: SECURITY_SCHEMES },
   };
 }

@@ -187,9 +187,9 @@ describe("CreateProduct", () => {
     assert.deepEqual(Object.keys(created?.headers ?? {}).sort(), ["ETag", "Location"]);
     assert.deepEqual(
       op.parameters?.map((parameter) => `${parameter.in} ${parameter.name}`),
-      ["header Idempotency-Key"],
+      ["header Idempotency-Key", "header X-Correlation-Id"],
     );
-    assert.deepEqual(Object.keys(op.responses), ["201", "400", "409", "413", "422", "503"]);
+    assert.deepEqual(Object.keys(op.responses), ["201", "400", "401", "403", "409", "413", "422", "503"]);
     assert.match(op.responses["409"]?.description ?? "", /sku is taken.*Idempotency-Key/);
   });
 });
@@ -197,7 +197,8 @@ describe("CreateProduct", () => {
 describe("parameters", () => {
   test("query strings are documented as the strings they are: patterns, enums and lengths", () => {
     const { op } = find("SearchProducts");
-    const byName = new Map((op.parameters ?? []).map((parameter) => [parameter.name, parameter]));
+    const query = (op.parameters ?? []).filter((parameter) => parameter.in === "query");
+    const byName = new Map(query.map((parameter) => [parameter.name, parameter]));
     assert.deepEqual([...byName.keys()], ["q", "tag", "minPriceCents", "maxPriceCents", "sort", "limit", "cursor"]);
     for (const parameter of byName.values()) {
       assert.equal(parameter.in, "query");
@@ -250,10 +251,38 @@ describe("parameters", () => {
       find("GetProduct")
         .op.parameters?.filter((parameter) => parameter.in === "header")
         .map((parameter) => parameter.name),
-      ["X-Min-Version", "If-None-Match"],
+      ["X-Min-Version", "If-None-Match", "X-Correlation-Id"],
     );
     assert.ok("304" in find("GetUser").op.responses);
     assert.ok("412" in find("UpdateUser").op.responses);
+  });
+});
+
+describe("who may call what", () => {
+  test("a bearer scheme, and each operation's security, roles, 401 and 403 as its declaration says", () => {
+    assert.deepEqual(Object.keys(doc.components.securitySchemes), ["bearerAuth"]);
+    assert.equal(doc.components.securitySchemes.bearerAuth?.scheme, "bearer");
+    const declarations = new Map(allFunctions.map((fn) => [fn.name, fn]));
+    for (const { op } of operations(doc)) {
+      const access = declarations.get(op.operationId)?.access;
+      assert.ok(access, op.operationId);
+      if (access === "public") {
+        assert.deepEqual(op.security, [], op.operationId);
+        assert.equal(op["x-roles"], undefined, op.operationId);
+        assert.ok(!("401" in op.responses) && !("403" in op.responses), op.operationId);
+        assert.match(op.description, /Public/, op.operationId);
+        continue;
+      }
+      assert.deepEqual(op.security, [{ bearerAuth: [] }], op.operationId);
+      assert.deepEqual(op["x-roles"], { anyOf: access.roles, ownRecords: access.owner === true }, op.operationId);
+      assert.deepEqual(Object.keys(op.responses["401"]?.headers ?? {}), ["WWW-Authenticate"], op.operationId);
+      // A role-only operation refuses a caller without the role; an owner's is refused by the handler
+      // (another's record is a 404), or where it documents its own 403.
+      if (!access.owner) assert.ok("403" in op.responses, op.operationId);
+      for (const role of access.roles) assert.match(op.description, new RegExp(role), op.operationId);
+    }
+    assert.ok("403" in find("CreateUser").op.responses, "naming another's subject");
+    assert.ok(!("403" in find("GetUser").op.responses));
   });
 });
 

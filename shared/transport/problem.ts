@@ -7,6 +7,8 @@ import { DomainError, type ErrorCode, type FieldError } from "../platform/errors
 
 const HTTP: Record<ErrorCode, { status: number; title: string }> = {
   invalid_input: { status: 400, title: "Bad Request" },
+  unauthenticated: { status: 401, title: "Unauthorized" },
+  forbidden: { status: 403, title: "Forbidden" },
   not_found: { status: 404, title: "Not Found" },
   conflict: { status: 409, title: "Conflict" },
   in_progress: { status: 409, title: "Conflict" },
@@ -15,6 +17,22 @@ const HTTP: Record<ErrorCode, { status: number; title: string }> = {
   unavailable: { status: 503, title: "Service Unavailable" },
   internal: { status: 500, title: "Internal Server Error" },
 };
+
+const REALM = "cqrs-ts";
+
+/** A 401: `challenge` is the WWW-Authenticate header's value (RFC 6750). */
+export class AuthenticationError extends DomainError {
+  readonly challenge: string;
+
+  constructor(message: string, error?: "invalid_request" | "invalid_token") {
+    super("unauthenticated", message);
+    const quoted = message.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
+    // Without credentials, the challenge names no error (RFC 6750, section 3.1).
+    this.challenge = error
+      ? `Bearer realm="${REALM}", error="${error}", error_description="${quoted}"`
+      : `Bearer realm="${REALM}"`;
+  }
+}
 
 /** Seconds a client should wait before retrying a 503 or an in-progress 409. */
 export const RETRY_AFTER_SECONDS = 1;
@@ -69,7 +87,9 @@ export function errorHandler(log: (entry: Record<string, unknown>) => void) {
     if (error instanceof DomainError) {
       if (error.code === "internal")
         log({ level: "error", msg: "internal error", path: c.req.path, err: error.message });
-      return problemResponse(problemFor(error));
+      const challenge: Record<string, string> =
+        error instanceof AuthenticationError ? { "www-authenticate": error.challenge } : {};
+      return problemResponse(problemFor(error), challenge);
     }
     if (error instanceof HTTPException) {
       const status = error.status;

@@ -38,14 +38,23 @@ async function parseRequest(route: Route<unknown, unknown>, c: Context): Promise
   };
 }
 
-export function routeHandler<Req, Res>(route: Route<Req, Res>, call: (request: Req, c: Context) => Promise<Res>): Hono {
+/**
+ * `admit` runs first (a caller who may not call it learns nothing about its input), then the request
+ * is parsed and `call` gets it with what `admit` gave.
+ */
+export function routeHandler<Req, Res, A>(
+  route: Route<Req, Res>,
+  admit: (c: Context) => Promise<A>,
+  call: (request: Req, c: Context, admitted: A) => Promise<Res>,
+): Hono {
   const status = successOf(route as Route<unknown, unknown>);
   const success = route.responses[status];
   const headers = new Set(success?.headers ?? []);
   const conditionalRead = (route.headers ?? []).includes("If-None-Match");
   return new Hono().on(route.method.toUpperCase(), honoPath(route.path), async (c) => {
+    const admitted = await admit(c);
     const request = route.toRequest(await parseRequest(route as Route<unknown, unknown>, c));
-    const response = await call(request, c);
+    const response = await call(request, c, admitted);
     const body: ReplyBody | undefined = route.reply ? route.reply(response) : (response as ReplyBody);
     if (body === undefined) throw notFound(route.missing ?? "not found");
     if (headers.has("Location") && body.id !== undefined) c.header("Location", `${c.req.path}/${body.id}`);

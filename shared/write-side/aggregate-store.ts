@@ -5,6 +5,7 @@
 import { eq } from "drizzle-orm";
 import { conflict, type DomainError } from "../platform/errors.ts";
 import type { AggregateEvents, EventData } from "../platform/events.ts";
+import { callContext } from "../transport/caller.ts";
 import { pgError, UNIQUE_VIOLATION } from "./db/errors.ts";
 import type { products, users } from "./db/schema.ts";
 import type { Lifecycle } from "./lifecycle.ts";
@@ -26,7 +27,7 @@ export interface Decision<T extends string, S> {
 
 /** A field a live aggregate must hold alone (a partial unique index), and the 409 a clash means. */
 export interface UniqueField {
-  /** The index name contains it, e.g. sku for products_sku_live_idx. */
+  /** The index name contains it between underscores, e.g. sku for products_sku_live_idx. */
   field: string;
   /** The value the command claims, if it claims one. */
   claimed: string | undefined;
@@ -40,7 +41,7 @@ export interface CommandSpec<T extends AggregateTable, E extends string, D> {
   decide(state: RowState<T> | undefined): Decision<E, RowState<T>>;
   /** The event's `data`: the full state after the change, as the events declare it. */
   eventData(state: RowState<T>): D & EventData;
-  unique?: UniqueField;
+  unique?: readonly UniqueField[];
 }
 
 async function load<T extends AggregateTable>(tx: WriterTx, table: T, id: string): Promise<RowState<T> | undefined> {
@@ -60,8 +61,18 @@ async function save<T extends AggregateTable>(tx: WriterTx, table: T, state: Row
   else await tx.insert(t).values(row);
 }
 
-function uniqueViolation(unique: UniqueField | undefined, constraint: string): DomainError | undefined {
-  if (!unique || !constraint.includes(unique.field)) return undefined;
+/** Who caused the event and the request it came from (the call's context, caller.ts). */
+function eventMetadata(): Record<string, string> {
+  const { actor, correlationId } = callContext();
+  return {
+    ...(actor ? { actor: actor.subject } : {}),
+    ...(correlationId ? { correlationId } : {}),
+  };
+}
+
+function uniqueViolation(fields: readonly UniqueField[] | undefined, constraint: string): DomainError | undefined {
+  const unique = fields?.find((field) => constraint.includes(`_${field.field}_`));
+  if (!unique) return undefined;
   const detail =
     unique.claimed === undefined ? `the ${unique.field} is taken` : `${unique.field} ${unique.claimed} is taken`;
   return conflict(detail, [{ path: unique.field, message: unique.message }]);
@@ -85,6 +96,7 @@ export async function runCommand<T extends AggregateTable, E extends string, D>(
         version: decision.state.version,
         occurredAt: decision.state.updatedAt,
         data: spec.eventData(decision.state),
+        metadata: eventMetadata(),
       });
       return decision.state;
     });

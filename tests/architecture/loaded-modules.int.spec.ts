@@ -12,6 +12,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { type ServiceName, serviceArgs } from "#services/launch.ts";
 import { loadConfig } from "#shared/platform/config.ts";
+import { adminHeaders } from "../support/auth.ts";
 import {
   type ProcessSystemEnv,
   processEnv,
@@ -49,7 +50,7 @@ before(async () => {
 
   const created = await fetch(`${urls.gateway}/api/v1/products`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...(await adminHeaders()) },
     body: JSON.stringify({ sku: "LOADED-1", name: "Loaded Widget", priceCents: 700, currency: "EUR" }),
   });
   assert.equal(created.status, 201, await created.clone().text());

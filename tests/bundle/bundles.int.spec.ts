@@ -13,6 +13,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { bundle, outputFile, preloadFile, SERVICES, type Service, stageRuntime } from "#scripts/bundle.ts";
 import { loadConfig } from "#shared/platform/config.ts";
+import { adminHeaders } from "../support/auth.ts";
 import {
   type ProcessSystemEnv,
   processEnv,
@@ -71,7 +72,7 @@ test("each bundle starts on the local stack, serves a create and a read, and sto
 
   const created = await fetch(`${base}/api/v1/products`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...(await adminHeaders()) },
     body: JSON.stringify({ sku: "BUNDLE-1", name: "Bundled Widget", priceCents: 500, currency: "EUR" }),
   });
   assert.equal(created.status, 201);

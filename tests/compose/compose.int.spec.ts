@@ -517,13 +517,17 @@ describe("compose.yaml: telemetry", () => {
     assert.ok(fs.existsSync(path.join(homeFolder, path.posix.basename(home))), `home dashboard ${home} is missing`);
   });
 
-  test("Prometheus scrapes each of our services on the HTTP port compose gives it, every 5 s", () => {
+  test("Prometheus scrapes each of our services on the metrics port compose gives it, every 5 s", () => {
     const p = project();
     const config = readYaml(mountSource(service(p, "prometheus"), "/etc/prometheus/prometheus.yml"), PrometheusSchema);
-    const httpPortOf = { gateway: "GATEWAY_PORT", writer: "WRITER_HTTP_PORT", reader: "READER_HTTP_PORT" } as const;
+    const httpPortOf = {
+      gateway: "GATEWAY_METRICS_PORT",
+      writer: "WRITER_HTTP_PORT",
+      reader: "READER_HTTP_PORT",
+    } as const;
     const expected = OURS.map((name) => `${name}:${env(service(p, name), httpPortOf[name])}`).sort();
     const scraped = config.scrape_configs.flatMap((job) => job.static_configs.flatMap((group) => group.targets)).sort();
-    assert.deepEqual(scraped, expected, "scrape targets vs the services' HTTP ports in compose.yaml");
+    assert.deepEqual(scraped, expected, "scrape targets vs the services' metrics ports in compose.yaml");
     for (const job of config.scrape_configs) {
       assert.equal(job.metrics_path ?? "/metrics", "/metrics", `${job.job_name} metrics path`);
       assert.equal(job.scrape_interval ?? config.global?.scrape_interval, "5s", `${job.job_name} scrape interval`);

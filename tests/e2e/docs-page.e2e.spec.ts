@@ -8,6 +8,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
 import { allFunctions } from "#functions/registry.ts";
+import { adminHeaders } from "../support/auth.ts";
 import { openBrowser } from "../support/chromium.ts";
 import { runId, startSystem, type TestSystem } from "../support/system.ts";
 
@@ -68,6 +69,14 @@ describe("GET /docs in Chromium", () => {
     const documented = allFunctions.map((fn) => fn.name);
     assert.deepEqual(ids.map((id) => id.replace(/^operations-[^-]+-/, "")).sort(), [...documented].sort());
     await page.getByText("cqrs-ts", { exact: false }).first().waitFor();
+
+    // Creating needs a token: given once through Swagger UI's Authorize dialog, as a user would.
+    await page.locator(".swagger-ui .auth-wrapper button.authorize").click();
+    const dialog = page.locator(".swagger-ui .modal-ux");
+    const token = (await adminHeaders()).authorization?.replace(/^Bearer /, "") ?? "";
+    await dialog.locator("input").first().fill(token);
+    await dialog.getByRole("button", { name: "Apply credentials" }).click();
+    await dialog.locator("button.btn-done").click();
 
     const create = page.locator("#operations-products-CreateProduct");
     await create.locator(".opblock-summary-control").click();

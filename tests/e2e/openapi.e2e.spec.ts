@@ -9,6 +9,7 @@ import { allFunctions } from "#functions/registry.ts";
 import { gatewayApp } from "#services/gateway/gateway.ts";
 import { connectClient } from "#shared/transport/grpc.ts";
 import { buildOpenApi, type OpenApiDocument, type OperationObject } from "#shared/transport/openapi.ts";
+import { adminHeaders, headersFor } from "../support/auth.ts";
 import { eventually, runId, startSystem, type TestSystem } from "../support/system.ts";
 
 let system: TestSystem | undefined;
@@ -52,7 +53,8 @@ describe("routes and document", () => {
     // The same app the gateway serves; its channels are never used, so they never connect.
     const clients = { writer: connectClient("127.0.0.1:1"), reader: connectClient("127.0.0.1:1") };
     try {
-      const app = gatewayApp(clients, 1000, () => {});
+      const neverCalled = { deadlineMs: 1000, admit: () => Promise.reject(new Error("not called")) };
+      const app = gatewayApp(clients, neverCalled, () => {});
       const served = new Set(
         app.routes
           .filter((route) => route.method !== "ALL" && !NOT_API(route.path))
@@ -67,8 +69,7 @@ describe("routes and document", () => {
       assert.equal(documented.size, allFunctions.length);
       // The routes left out above are the gateway's own, all still there.
       const own = app.routes.filter((route) => route.method === "GET" && NOT_API(route.path)).map((r) => r.path);
-      for (const path of ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"])
-        assert.ok(own.includes(path), path);
+      for (const path of ["/healthz", "/readyz", "/openapi.json", "/docs"]) assert.ok(own.includes(path), path);
     } finally {
       clients.writer.close();
       clients.reader.close();
@@ -128,9 +129,16 @@ async function send(
     const validate = validatorAt("paths", template, method, "requestBody", "content", "application/json", "schema");
     if (expected < 400) assert.equal(validate(request.body), true, JSON.stringify(validate.errors));
   }
+  // As a caller with every role, unless the request names another (an empty one: no token at all).
+  const headers: Record<string, string> = {
+    ...(await adminHeaders()),
+    ...(json || request.rawBody ? { "content-type": "application/json" } : {}),
+    ...request.headers,
+  };
+  if (headers.authorization === "") delete headers.authorization;
   const response = await fetch(`${base}${request.path}`, {
     method: method.toUpperCase(),
-    headers: { ...(json || request.rawBody ? { "content-type": "application/json" } : {}), ...request.headers },
+    headers,
     body: json ? JSON.stringify(request.body) : request.rawBody,
   });
   const text = await response.text();
@@ -246,10 +254,13 @@ describe("real answers match the document", () => {
     await send("CreateUser", { path: "/api/v1/users", body: { email: takenEmail, name: "Grace Hopper" } }, 201);
     await send("CreateUser", { path: "/api/v1/users", body: { email: takenEmail.toUpperCase(), name: "Copy" } }, 409);
     await send("CreateUser", { path: "/api/v1/users", body: { email: "not an email", name: "" } }, 400);
+    const someone = await headersFor({ subject: unique("someone"), roles: [] });
+    const forAnother = { email: email(), name: "Not Theirs", subject: unique("another") };
+    await send("CreateUser", { path: "/api/v1/users", body: forAnother, headers: someone }, 403);
 
     const path = `/api/v1/users/${id}`;
     await eventually("the user in the read model", async () => {
-      const read = await fetch(`${base}${path}`);
+      const read = await fetch(`${base}${path}`, { headers: await adminHeaders() });
       await read.body?.cancel();
       return read.status === 200 ? true : undefined;
     });
@@ -265,7 +276,9 @@ describe("real answers match the document", () => {
     await send("UpdateUser", { path: `/api/v1/users/${MISSING_ID}`, body: { name: "Nobody" } }, 404);
 
     await eventually("the users in the list", async () => {
-      const response = await fetch(`${base}/api/v1/users?q=${encodeURIComponent(tag)}&limit=1&sort=email`);
+      const response = await fetch(`${base}/api/v1/users?q=${encodeURIComponent(tag)}&limit=1&sort=email`, {
+        headers: await adminHeaders(),
+      });
       const body = (await response.json()) as { nextCursor?: unknown };
       return typeof body.nextCursor === "string" ? true : undefined;
     });
@@ -284,10 +297,21 @@ describe("real answers match the document", () => {
     await send("DeleteUser", { path }, 404);
   });
 
-  test("each operation was seen answering its successes, 400 and 404 as documented", () => {
+  test("a protected operation refuses a caller without a token (401) and one without its role (403)", async () => {
+    const nobody = await headersFor({ subject: unique("nobody"), roles: [] });
+    for (const fn of allFunctions) {
+      if (fn.access === "public") continue;
+      const path = operationOf(fn.name).path.replace("{id}", MISSING_ID);
+      const refused = await send(fn.name, { path, headers: { authorization: "" } }, 401);
+      assert.equal(refused.headers.get("www-authenticate"), 'Bearer realm="cqrs-ts"', fn.name);
+      if (!fn.access.owner) await send(fn.name, { path, headers: nobody }, 403);
+    }
+  });
+
+  test("each operation was seen answering its successes, 400, 401, 403 and 404 as documented", () => {
     for (const fn of allFunctions) {
       const { op } = operationOf(fn.name);
-      const wanted = Object.keys(op.responses).filter((status) => /^[23]|^400$|^404$/.test(status));
+      const wanted = Object.keys(op.responses).filter((status) => /^[23]|^40[0134]$/.test(status));
       const got = seen.get(fn.name) ?? new Set();
       assert.deepEqual(
         wanted.filter((status) => !got.has(status)),

@@ -3,6 +3,7 @@
 // gRPC -> HTTP. Runs against its own isolated system, or against E2E_GATEWAY_URL (the compose run).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { adminHeaders } from "../support/auth.ts";
 import { callJson, deleteOnceListed, type Json } from "../support/http.ts";
 import { eventually, runId, startSystem, type TestSystem } from "../support/system.ts";
 
@@ -301,7 +302,7 @@ describe("bad input is a 400 problem naming each field", () => {
   test("a body that is not JSON at all, and a wrong content type", async () => {
     const response = await fetch(`${base}/api/v1/products`, {
       method: "POST",
-      headers: { "content-type": "text/plain" },
+      headers: { ...(await adminHeaders()), "content-type": "text/plain" },
       body: "hi",
     });
     assert.equal(response.status, 400);

@@ -64,6 +64,7 @@ before(async () => {
     loadConfig({
       ...process.env,
       GATEWAY_PORT: "0",
+      GATEWAY_METRICS_PORT: "0",
       WRITER_ADDRESS: `127.0.0.1:${writer.grpcPort}`,
       READER_ADDRESS: `127.0.0.1:${reader.grpcPort}`,
     }),

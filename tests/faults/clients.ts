@@ -7,6 +7,7 @@
 // applied: nobody else changes this client's aggregates). Reads check that no client ever sees an
 // aggregate go back in time.
 import { randomUUID } from "node:crypto";
+import { adminHeaders } from "../support/auth.ts";
 
 export type Kind = "product" | "user";
 
@@ -91,7 +92,11 @@ export function startClients(opts: { gatewayUrl: string; count: number; runId: s
     try {
       const response = await fetch(`${opts.gatewayUrl}${path}`, {
         method,
-        headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+        headers: {
+          ...(await adminHeaders()),
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...headers,
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });

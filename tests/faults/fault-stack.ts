@@ -112,7 +112,13 @@ export async function startFaultStack(say: (line: string) => void): Promise<Faul
   instances.set("reader-1", tier("READER", 4, 5));
   instances.set("reader-2", tier("READER", 6, 7));
   instances.set("gateway", {
-    env: { ...common, GATEWAY_PORT: port(8), WRITER_ADDRESS: writerAddress, READER_ADDRESS: readerAddress },
+    env: {
+      ...common,
+      GATEWAY_PORT: port(8),
+      GATEWAY_METRICS_PORT: "0",
+      WRITER_ADDRESS: writerAddress,
+      READER_ADDRESS: readerAddress,
+    },
     healthUrl: `http://127.0.0.1:${port(8)}`,
     runs: [],
   });

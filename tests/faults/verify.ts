@@ -45,7 +45,14 @@ function expectedDocument(kind: Kind, row: Row): Record<string, unknown> {
             tags: row.tags as string[],
           }),
         )
-      : userProjection.document(userData({ ...lifecycle, email: String(row.email), name: String(row.name) }));
+      : userProjection.document(
+          userData({
+            ...lifecycle,
+            email: String(row.email),
+            name: String(row.name),
+            subject: (row.subject as string | null) ?? null,
+          }),
+        );
   return { _id: row.id, ...document };
 }
 

@@ -97,6 +97,7 @@ function randomUser(): UserState {
     id: uuid(),
     email: pick(EMAILS),
     name: `${pick(WORDS)} ${pick(["Lovelace", "Łukasz", "lovelace", "Hopper"])}`,
+    subject: null,
     version: deleted ? 2 : 1,
     createdAt,
     updatedAt: createdAt,

@@ -163,6 +163,7 @@ describe("the read model keeps the pushdown's constraints", () => {
     id: CURSOR_ID,
     email: "Ada@Example.com",
     name: "Ada",
+    subject: null,
     version: 1,
     createdAt: when,
     updatedAt: when,

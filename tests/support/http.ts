@@ -1,5 +1,6 @@
 // A JSON client for the end-to-end tests: one call, its status, headers and parsed body; and the
 // wait around a delete that listings must reflect.
+import { adminHeaders } from "./auth.ts";
 import { eventually } from "./system.ts";
 
 export interface Json {
@@ -8,14 +9,20 @@ export interface Json {
   body: Record<string, unknown>;
 }
 
-/** Sends `body` as JSON (a string is sent as it is, to test malformed bodies). */
+/**
+ * Sends `body` as JSON (a string is sent as it is, to test malformed bodies), as a caller with every
+ * role unless `headers` names an authorization (an empty one sends none).
+ */
 export async function callJson(
   base: string,
   method: string,
   path: string,
   body?: unknown,
-  headers: Record<string, string> = {},
+  given: Record<string, string> = {},
 ): Promise<Json> {
+  const named = Object.keys(given).find((name) => name.toLowerCase() === "authorization");
+  const headers = named === undefined ? { ...(await adminHeaders()), ...given } : { ...given };
+  if (named !== undefined && headers[named] === "") delete headers[named];
   const response = await fetch(`${base}${path}`, {
     method,
     headers: body === undefined ? headers : { "content-type": "application/json", ...headers },

@@ -86,12 +86,14 @@ export interface ProcessSystemEnv {
   env: Record<string, string>;
   /** Base URLs: the gateway's API, and the writer's and reader's health/metrics ports. */
   urls: Record<ServiceName, string>;
+  /** Where each service's /metrics is: the gateway's on a port of its own. */
+  metricsUrls: Record<ServiceName, string>;
 }
 
 /** An isolated test environment (testEnv) whose services listen on free ports known up front. */
 export async function processEnv(name: string, overrides: Record<string, string> = {}): Promise<ProcessSystemEnv> {
-  const [writerPort, writerHttp, readerPort, readerHttp, gatewayPort] = await Promise.all(
-    Array.from({ length: 5 }, () => freePort()),
+  const [writerPort, writerHttp, readerPort, readerHttp, gatewayPort, gatewayMetrics] = await Promise.all(
+    Array.from({ length: 6 }, () => freePort()),
   );
   const env = testEnv(name, {
     WRITER_PORT: String(writerPort),
@@ -101,16 +103,15 @@ export async function processEnv(name: string, overrides: Record<string, string>
     READER_HTTP_PORT: String(readerHttp),
     READER_ADDRESS: `127.0.0.1:${readerPort}`,
     GATEWAY_PORT: String(gatewayPort),
+    GATEWAY_METRICS_PORT: String(gatewayMetrics),
     ...overrides,
   });
-  return {
-    env,
-    urls: {
-      gateway: `http://127.0.0.1:${gatewayPort}`,
-      writer: `http://127.0.0.1:${writerHttp}`,
-      reader: `http://127.0.0.1:${readerHttp}`,
-    },
+  const urls = {
+    gateway: `http://127.0.0.1:${gatewayPort}`,
+    writer: `http://127.0.0.1:${writerHttp}`,
+    reader: `http://127.0.0.1:${readerHttp}`,
   };
+  return { env, urls, metricsUrls: { ...urls, gateway: `http://127.0.0.1:${gatewayMetrics}` } };
 }
 
 /**

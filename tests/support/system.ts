@@ -38,6 +38,7 @@ export function testEnv(name: string, overrides: Record<string, string> = {}): R
     READER_PORT: "0",
     READER_HTTP_PORT: "0",
     GATEWAY_PORT: "0",
+    GATEWAY_METRICS_PORT: "0",
     OUTBOX_POLL_MS: "500",
     // Room for a loaded 2-core machine to carry a write to the read model, within the gateway's
     // 5 s gRPC deadline.
@@ -126,6 +127,7 @@ export async function startSystem(name: string, overrides: Record<string, string
     const gatewayConfig = loadConfig({
       ...process.env,
       GATEWAY_PORT: "0",
+      GATEWAY_METRICS_PORT: "0",
       WRITER_ADDRESS: `127.0.0.1:${writer.grpcPort}`,
       READER_ADDRESS: `127.0.0.1:${reader.grpcPort}`,
       ...overrides,

@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import * as v from "valibot";
 import type { ServiceName } from "#services/launch.ts";
 import { loadConfig } from "#shared/platform/config.ts";
+import { adminHeaders } from "../support/auth.ts";
 import { processEnv, type ServiceProcess, spawnService, waitReady } from "../support/processes.ts";
 import { cleanUp, eventually } from "../support/system.ts";
 
@@ -173,13 +174,14 @@ function problems(exprs: string[], exposition: Exposition): string[] {
 const running: ServiceProcess[] = [];
 
 async function scrape(): Promise<string[]> {
-  return Promise.all(SERVICES.map((name) => fetch(`${urls[name]}/metrics`).then((r) => r.text())));
+  return Promise.all(SERVICES.map((name) => fetch(`${metricsUrls[name]}/metrics`).then((r) => r.text())));
 }
 let env: Record<string, string> = {};
 let urls: Record<ServiceName, string> = { gateway: "", writer: "", reader: "" };
+let metricsUrls: Record<ServiceName, string> = { ...urls };
 
 before(async () => {
-  ({ env, urls } = await processEnv("dashboard", { OUTBOX_POLL_MS: "200" }));
+  ({ env, urls, metricsUrls } = await processEnv("dashboard", { OUTBOX_POLL_MS: "200" }));
   // The gateway knows the tiers' addresses up front, so the three start side by side.
   for (const name of SERVICES) {
     running.push(spawnService(name, { OTEL_SDK_DISABLED: undefined, ...env, OTEL_SERVICE_NAME: name }));
@@ -205,7 +207,7 @@ test("every metric and label the dashboard queries is on the services' /metrics"
   const exprs = promQl();
   assert.ok(exprs.length >= 10, `only ${exprs.length} PromQL expressions in ${dashboardFile}`);
 
-  const json = { "content-type": "application/json" };
+  const json = { "content-type": "application/json", ...(await adminHeaders()) };
   const base = `${urls.gateway}/api/v1/products`;
   const ids: { id: string; version: number }[] = [];
   const run = Date.now().toString(36);

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { fetchTrace, type JaegerTrace, serviceOf, spanKind } from "#scripts/trace.ts";
 import { loadConfig } from "#shared/platform/config.ts";
+import { adminHeaders } from "../support/auth.ts";
 import { processEnv, type ServiceProcess, spawnService, waitReady } from "../support/processes.ts";
 import { cleanUp, eventually, runId } from "../support/system.ts";
 
@@ -39,7 +40,7 @@ after(async () => {
 test("SIGTERM right after a create: both exit 0 and the create's spans reach the trace store", async () => {
   const response = await fetch(`${gatewayUrl}/api/v1/products`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...(await adminHeaders()) },
     body: JSON.stringify({ sku: `shutdown-${runId}-${Date.now()}`, name: "Flushed", priceCents: 100, currency: "EUR" }),
   });
   assert.equal(response.status, 201, await response.text());

@@ -18,6 +18,7 @@ import {
 import type { ServiceName } from "#services/launch.ts";
 import { type Config, loadConfig } from "#shared/platform/config.ts";
 import { topicFor } from "#shared/platform/events.ts";
+import { adminHeaders } from "../support/auth.ts";
 import { processEnv, type ServiceProcess, spawnService, waitReady } from "../support/processes.ts";
 import { semanticConventions } from "../support/semconv.ts";
 import { cleanUp, eventually, runId } from "../support/system.ts";
@@ -154,7 +155,7 @@ describe("traces across gateway, writer and reader", () => {
   test("one create is one trace: HTTP -> gRPC -> PostgreSQL -> outbox relay -> Kafka -> projection", async () => {
     const response = await fetch(`${base}/api/v1/products`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(await adminHeaders()) },
       body: JSON.stringify({
         sku: `trace-${runId}-${Date.now()}`,
         name: "Traced Widget",
@@ -337,10 +338,37 @@ describe("traces across gateway, writer and reader", () => {
     assert.deepEqual(problems, [], `checked against @opentelemetry/semantic-conventions ${conventions.version}`);
   });
 
+  test("no token, the caller's or the gateway's internal one, is in any log line or exported span", async () => {
+    assert.ok(seen.length > 0, "the traces were read");
+    const token = (await adminHeaders()).authorization?.replace(/^Bearer /, "") ?? "";
+    assert.ok(token.length > 40, "the create was authenticated");
+    // Any JWT at all: header and payload are base64url JSON objects, so both start with eyJ.
+    const jwt = /eyJ[\w-]+\.eyJ[\w-]+/;
+    const found: string[] = [];
+    for (const trace of seen) {
+      for (const span of trace.spans) {
+        for (const { key, value } of span.tags) {
+          if (String(value).includes(token) || jwt.test(String(value))) found.push(`span ${span.operationName} ${key}`);
+        }
+      }
+    }
+    for (const name of ["writer", "reader", "gateway"] as const) {
+      for (const line of services.get(name)?.lines ?? []) {
+        if (line.includes(token) || jwt.test(line)) found.push(`${name} log: ${line.slice(0, 120)}`);
+      }
+    }
+    assert.deepEqual(found, []);
+    const lines = ["writer", "reader", "gateway"].reduce(
+      (n, name) => n + (services.get(name as ServiceName)?.lines.length ?? 0),
+      0,
+    );
+    assert.ok(lines > 10, `the services logged (${lines} lines)`);
+  });
+
   test("an answer the body limit gives (413) carries its trace id too", async () => {
     const response = await fetch(`${base}/api/v1/products`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(await adminHeaders()) },
       body: JSON.stringify({ name: "x".repeat(1024 * 1024 + 1) }),
     });
     await response.body?.cancel();

@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { type CreateProductRequest, WriterServiceService } from "#proto/gen/writer/v1/writer.ts";
 import { declareFunction } from "#shared/transport/function.ts";
 import { fieldsOnly } from "#shared/transport/validation.ts";
-import { ProductVersion, TAG } from "../product-api.ts";
+import { CATALOG_ADMIN, ProductVersion, TAG } from "../product-api.ts";
 import { fields } from "../product-fields.ts";
 
 /** The gRPC request, validated again by the writer: every field given. */
@@ -19,6 +19,7 @@ export const CreateProductBody = fieldsOnly({
 
 export const createProduct = declareFunction({
   method: WriterServiceService.createProduct,
+  access: { roles: [CATALOG_ADMIN] },
   description: "Create a product; its sku must not be taken by a live product.",
   request: CreateProductRequestSchema,
   route: {

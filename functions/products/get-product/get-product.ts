@@ -7,6 +7,7 @@ import { ProductSchema, TAG } from "../product-api.ts";
 
 export const getProduct = declareGetById({
   method: ReaderServiceService.getProduct,
+  access: "public",
   description: "Read one product by id, from the cache or the read model.",
   noun: "product",
   path: "/api/v1/products/{id}",

@@ -31,6 +31,7 @@ export const ProductTagList = v.strictObject({ items: v.array(ProductTagSchema) 
 
 export const listProductTags = declareFunction({
   method: ReaderServiceService.listProductTags,
+  access: "public",
   description: "List product tags with how many live products carry each, most carried first, then by name.",
   request: ListProductTagsRequestSchema,
   route: {

@@ -60,6 +60,7 @@ export const ProductPage = v.strictObject({
 
 export const searchProducts = declareFunction({
   method: ReaderServiceService.searchProducts,
+  access: "public",
   description: "Search live products by word prefixes, tag and price range; sorted, cursor-paginated.",
   request: SearchProductsRequestSchema,
   route: {

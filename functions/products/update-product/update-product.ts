@@ -4,7 +4,7 @@ import { type UpdateProductRequest, WriterServiceService } from "#proto/gen/writ
 import { Id, Version } from "#shared/transport/fields.ts";
 import { declareFunction } from "#shared/transport/function.ts";
 import { fieldsOnly } from "#shared/transport/validation.ts";
-import { ProductVersion, TAG } from "../product-api.ts";
+import { CATALOG_ADMIN, ProductVersion, TAG } from "../product-api.ts";
 import { fields } from "../product-fields.ts";
 
 const patchFields = v.partial(v.object(fields)).entries;
@@ -25,6 +25,7 @@ export const UpdateProductRequestSchema = v.object({
 
 export const updateProduct = declareFunction({
   method: WriterServiceService.updateProduct,
+  access: { roles: [CATALOG_ADMIN] },
   description: "Change some fields of a product; with If-Match, only if it is still at that version.",
   request: UpdateProductRequestSchema,
   route: {

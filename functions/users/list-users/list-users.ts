@@ -12,7 +12,7 @@ import { CURSOR_MESSAGE, Cursor, cursorFitsSort, Limit, sortOrders } from "#shar
 import { queryStringFields } from "#shared/transport/fields.ts";
 import { declareFunction } from "#shared/transport/function.ts";
 import { fieldsOnly, storableText } from "#shared/transport/validation.ts";
-import { TAG, UserSchema } from "../user-api.ts";
+import { TAG, USER_ADMIN, UserSchema } from "../user-api.ts";
 
 /** The orders a listing offers, and what a cursor's last value is in each. */
 export const SORTS = sortOrders(
@@ -47,6 +47,7 @@ export const UserPage = v.strictObject({
 
 export const listUsers = declareFunction({
   method: ReaderServiceService.listUsers,
+  access: { roles: [USER_ADMIN] },
   description:
     "List live users, optionally matching q by name word prefixes or email prefix; sorted, cursor-paginated.",
   request: ListUsersRequestSchema,

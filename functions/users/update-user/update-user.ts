@@ -5,7 +5,7 @@ import { type UpdateUserRequest, WriterServiceService } from "#proto/gen/writer/
 import { Id, Version } from "#shared/transport/fields.ts";
 import { declareFunction } from "#shared/transport/function.ts";
 import { fieldsOnly } from "#shared/transport/validation.ts";
-import { TAG, UserVersion } from "../user-api.ts";
+import { TAG, USER_ADMIN, UserVersion } from "../user-api.ts";
 import { fields } from "../user-fields.ts";
 
 const patchFields = v.partial(v.object(fields)).entries;
@@ -24,6 +24,7 @@ export const UpdateUserRequestSchema = v.object({
 
 export const updateUser = declareFunction({
   method: WriterServiceService.updateUser,
+  access: { roles: [USER_ADMIN], owner: true },
   description: "Change the email and/or name of a user; with If-Match, only if it is still at that version.",
   request: UpdateUserRequestSchema,
   route: {

@@ -65,6 +65,8 @@ export const users = pgTable(
     /** As given (trimmed); uniqueness compares it lower-cased. */
     email: text("email").notNull(),
     name: text("name").notNull(),
+    /** The token subject the user belongs to; null for users created before subjects (admins only). */
+    subject: text("subject"),
     version: integer("version").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
@@ -73,6 +75,7 @@ export const users = pgTable(
   },
   (table) => [
     uniqueIndex("users_email_live_idx").on(sql`lower(${table.email})`).where(sql`${table.deletedAt} is null`),
+    uniqueIndex("users_subject_live_idx").on(table.subject).where(sql`${table.deletedAt} is null`),
   ],
 );
 

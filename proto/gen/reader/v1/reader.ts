@@ -73,6 +73,11 @@ export interface User {
   /** RFC 3339 timestamps. */
   createdAt: string;
   updatedAt: string;
+  /**
+   * The token subject the user belongs to (who may read and change it); absent for users created
+   * before subjects, which only a user-admin may read.
+   */
+  subject?: string | undefined;
 }
 
 export interface GetUserRequest {
@@ -793,7 +798,7 @@ export const SearchProductsResponse: MessageFns<SearchProductsResponse> = {
 };
 
 function createBaseUser(): User {
-  return { id: "", email: "", name: "", version: 0, createdAt: "", updatedAt: "" };
+  return { id: "", email: "", name: "", version: 0, createdAt: "", updatedAt: "", subject: undefined };
 }
 
 export const User: MessageFns<User> = {
@@ -815,6 +820,9 @@ export const User: MessageFns<User> = {
     }
     if (message.updatedAt !== "") {
       writer.uint32(50).string(message.updatedAt);
+    }
+    if (message.subject !== undefined) {
+      writer.uint32(58).string(message.subject);
     }
     return writer;
   },
@@ -880,6 +888,14 @@ export const User: MessageFns<User> = {
             message.updatedAt = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -908,6 +924,7 @@ export const User: MessageFns<User> = {
         : isSet(object.updated_at)
         ? globalThis.String(object.updated_at)
         : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : undefined,
     };
   },
 
@@ -931,6 +948,9 @@ export const User: MessageFns<User> = {
     if (message.updatedAt !== "") {
       obj.updatedAt = message.updatedAt;
     }
+    if (message.subject !== undefined) {
+      obj.subject = message.subject;
+    }
     return obj;
   },
 
@@ -945,6 +965,7 @@ export const User: MessageFns<User> = {
     message.version = object.version ?? 0;
     message.createdAt = object.createdAt ?? "";
     message.updatedAt = object.updatedAt ?? "";
+    message.subject = object.subject ?? undefined;
     return message;
   },
 };

@@ -79,6 +79,8 @@ export interface DeleteProductResponse {
 export interface CreateUserRequest {
   email: string;
   name: string;
+  /** Whose user it is: the token subject it belongs to. Only a user-admin may name another caller's. */
+  subject?: string | undefined;
 }
 
 export interface CreateUserResponse {
@@ -910,7 +912,7 @@ export const DeleteProductResponse: MessageFns<DeleteProductResponse> = {
 };
 
 function createBaseCreateUserRequest(): CreateUserRequest {
-  return { email: "", name: "" };
+  return { email: "", name: "", subject: undefined };
 }
 
 export const CreateUserRequest: MessageFns<CreateUserRequest> = {
@@ -920,6 +922,9 @@ export const CreateUserRequest: MessageFns<CreateUserRequest> = {
     }
     if (message.name !== "") {
       writer.uint32(18).string(message.name);
+    }
+    if (message.subject !== undefined) {
+      writer.uint32(26).string(message.subject);
     }
     return writer;
   },
@@ -953,6 +958,14 @@ export const CreateUserRequest: MessageFns<CreateUserRequest> = {
             message.name = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -969,6 +982,7 @@ export const CreateUserRequest: MessageFns<CreateUserRequest> = {
     return {
       email: isSet(object.email) ? globalThis.String(object.email) : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : undefined,
     };
   },
 
@@ -980,6 +994,9 @@ export const CreateUserRequest: MessageFns<CreateUserRequest> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
+    if (message.subject !== undefined) {
+      obj.subject = message.subject;
+    }
     return obj;
   },
 
@@ -990,6 +1007,7 @@ export const CreateUserRequest: MessageFns<CreateUserRequest> = {
     const message = createBaseCreateUserRequest();
     message.email = object.email ?? "";
     message.name = object.name ?? "";
+    message.subject = object.subject ?? undefined;
     return message;
   },
 };

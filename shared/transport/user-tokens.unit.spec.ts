@@ -1,0 +1,156 @@
+// The gateway's token checks against an identity provider's JWKS served over HTTP by a server of the
+// test's own, which it can stop: keys are cached, an unknown key id makes one fetch per cooldown,
+// tokens of cached keys keep verifying while the JWKS is unreachable and others are a 503; roles are
+// read at a configurable claim path, as Keycloak issues them.
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { DomainError } from "../platform/errors.ts";
+import { AuthenticationError } from "./problem.ts";
+import { type TokenSettings, tokenVerifier } from "./user-tokens.ts";
+
+interface Signer {
+  kid: string;
+  publicJwk: JWK;
+  sign(claims: Record<string, unknown>, alg?: string): Promise<string>;
+}
+
+async function signer(kid: string, alg = "ES256"): Promise<Signer> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  return {
+    kid,
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg },
+    sign: (claims) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg, kid, typ: "JWT" })
+        .setIssuer("https://idp.example/realms/shop")
+        .setAudience("cqrs-api")
+        .setSubject(String(claims.sub ?? "f3b5c1e2-user"))
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(privateKey),
+  };
+}
+
+/** The identity provider's JWKS endpoint: which keys it serves, whether it answers, how often asked. */
+const idp = { keys: [] as JWK[], up: true, fetches: 0 };
+let server: http.Server | undefined;
+let url = "";
+
+before(async () => {
+  server = http.createServer((_request, response) => {
+    idp.fetches++;
+    if (!idp.up) {
+      response.writeHead(503).end();
+      return;
+    }
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: idp.keys }));
+  });
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/realms/shop/protocol/openid-connect/certs`;
+});
+
+after(() => server?.close());
+
+const settings = (overrides: Partial<TokenSettings> = {}): TokenSettings => ({
+  jwks: url,
+  issuer: "https://idp.example/realms/shop",
+  audience: "cqrs-api",
+  rolesClaim: "realm_access.roles",
+  algorithms: ["ES256", "RS256", "EdDSA"],
+  clockSkewSeconds: 30,
+  ...overrides,
+});
+
+/** A token shaped as Keycloak issues them: roles under realm_access, client roles apart, extra claims. */
+const keycloakClaims = (roles: string[]) => ({
+  sub: "f3b5c1e2-7d4a-4c1e-9b8f-2a6d1e0c9b7a",
+  typ: "Bearer",
+  azp: "cqrs-web",
+  preferred_username: "ada",
+  realm_access: { roles: ["default-roles-shop", "offline_access", ...roles] },
+  resource_access: { account: { roles: ["manage-account"] } },
+  scope: "openid profile email",
+});
+
+describe("a token from an identity provider", () => {
+  test("a Keycloak-shaped token gives its subject and realm roles", async () => {
+    const key = await signer("kc-1");
+    idp.keys = [key.publicJwk];
+    const verifier = tokenVerifier(settings());
+    const actor = await verifier.actorOf(`Bearer ${await key.sign(keycloakClaims(["catalog-admin"]))}`);
+    assert.deepEqual(actor, {
+      subject: "f3b5c1e2-7d4a-4c1e-9b8f-2a6d1e0c9b7a",
+      roles: ["default-roles-shop", "offline_access", "catalog-admin"],
+    });
+  });
+
+  test("no Authorization header is no caller; another scheme is invalid_request", async () => {
+    const verifier = tokenVerifier(settings());
+    assert.equal(await verifier.actorOf(undefined), undefined);
+    await assert.rejects(verifier.actorOf("Basic dXNlcjpwYXNz"), (error: unknown) => {
+      assert.ok(error instanceof AuthenticationError);
+      assert.match(error.challenge, /error="invalid_request"/);
+      return true;
+    });
+  });
+
+  test("an algorithm outside the allow-list is refused, even with a known key", async () => {
+    const key = await signer("rs-1", "RS256");
+    idp.keys = [key.publicJwk];
+    const verifier = tokenVerifier(settings({ algorithms: ["ES256"] }));
+    await assert.rejects(verifier.actorOf(`Bearer ${await key.sign({ sub: "x" })}`), (error: unknown) => {
+      assert.ok(error instanceof AuthenticationError);
+      assert.match(error.challenge, /error="invalid_token", error_description="the token's algorithm/);
+      return true;
+    });
+  });
+
+  test("keys are cached; a new key id makes one fetch per cooldown", async () => {
+    const first = await signer("rot-1");
+    idp.keys = [first.publicJwk];
+    const verifier = tokenVerifier(settings());
+    const token = `Bearer ${await first.sign({ sub: "a" })}`;
+    idp.fetches = 0;
+    for (let i = 0; i < 5; i++) assert.equal((await verifier.actorOf(token))?.subject, "a");
+    assert.equal(idp.fetches, 1, "one fetch for five tokens");
+
+    // The provider rotates: the new key id is fetched once; within the cooldown, another unknown id
+    // is refused without asking again.
+    const second = await signer("rot-2");
+    idp.keys = [first.publicJwk, second.publicJwk];
+    await assert.rejects(verifier.actorOf(`Bearer ${await second.sign({ sub: "b" })}`), AuthenticationError);
+    assert.equal(idp.fetches, 1, "inside the cooldown (30 s) no second fetch");
+
+    const patient = tokenVerifier(settings());
+    await patient.warm();
+    idp.fetches = 0;
+    const third = await signer("rot-3");
+    idp.keys = [first.publicJwk, second.publicJwk, third.publicJwk];
+    assert.equal((await patient.actorOf(`Bearer ${await second.sign({ sub: "b" })}`))?.subject, "b");
+    assert.equal(idp.fetches, 0, "a key the first fetch brought needs none");
+  });
+
+  test("while the JWKS is unreachable, cached keys keep verifying and an unknown key id is a 503", async () => {
+    const known = await signer("down-1");
+    idp.keys = [known.publicJwk];
+    idp.up = true;
+    const verifier = tokenVerifier(settings());
+    assert.equal(await verifier.warm(), true);
+    idp.up = false;
+    try {
+      assert.equal((await verifier.actorOf(`Bearer ${await known.sign({ sub: "still" })}`))?.subject, "still");
+      const unknown = await signer("down-2");
+      const cold = tokenVerifier(settings());
+      await assert.rejects(cold.actorOf(`Bearer ${await unknown.sign({ sub: "x" })}`), (error: unknown) => {
+        assert.ok(error instanceof DomainError && !(error instanceof AuthenticationError));
+        assert.equal(error.code, "unavailable");
+        return true;
+      });
+    } finally {
+      idp.up = true;
+    }
+  });
+});
