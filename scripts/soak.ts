@@ -102,7 +102,7 @@ async function main(): Promise<number> {
     (line) => say(`[infra] ${line}`),
     (row) => say(formatRow(row)),
   );
-  const { env, urls } = await processEnv(`soak${Date.now()}`, { OTEL_TRACES_EXPORTER: "none" });
+  const { env, urls, metricsUrls } = await processEnv(`soak${Date.now()}`, { OTEL_TRACES_EXPORTER: "none" });
   const config = loadConfig({ ...process.env, ...env });
   const services = new Map<ServiceName, ServiceProcess>();
   let clients: Clients | undefined;
@@ -129,7 +129,7 @@ async function main(): Promise<number> {
         await Promise.all(
           SERVICES.map(async (name) => [
             name,
-            await fetch(`${urls[name]}/metrics`).then(
+            await fetch(`${metricsUrls[name]}/metrics`).then(
               (r) => r.text(),
               () => "",
             ),

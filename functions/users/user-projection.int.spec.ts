@@ -15,8 +15,11 @@ import { cleanUp, testConfig, testLog } from "#tests/support/system.ts";
 import { getUserHandler as getUser } from "./get-user/get-user.handler.ts";
 import { listUsersHandler as listUsers } from "./list-users/list-users.handler.ts";
 import { eventData, type UserState } from "./user.ts";
+import { USER_ADMIN } from "./user-api.ts";
 import { userEvents } from "./user-events.ts";
 import { CACHE_KIND, INDEXES, userProjection, users } from "./user-read-model.ts";
+
+const USER_ADMIN_CALL = { actor: { subject: "test-admin", roles: [USER_ADMIN] }, correlationId: undefined };
 
 const config = testConfig("user_projection_int");
 let reader: { deps: ReaderDeps; close(): Promise<void> } | undefined;
@@ -71,7 +74,8 @@ const apply = (event: EventEnvelope) => userProjection.apply(deps(), event);
 
 async function read(id: string): Promise<unknown> {
   try {
-    return (await getUser.invoke(deps(), { id })) as unknown;
+    // As a user-admin: any user, whoever it belongs to.
+    return (await getUser.invoke(deps(), { id }, USER_ADMIN_CALL)) as unknown;
   } catch (error) {
     if (error instanceof DomainError && error.code === "not_found") return "not_found";
     throw error;

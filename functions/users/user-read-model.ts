@@ -63,8 +63,10 @@ export const userProjection = versionedProjection({
   collection: users,
   cacheKind: CACHE_KIND,
   indexes: INDEXES,
-  toDoc: ({ id: _id, deleted: _deleted, version: _version, ...fields }) => ({
+  // A user of nobody's has no subject in its document (as before subjects).
+  toDoc: ({ id: _id, deleted: _deleted, version: _version, subject, ...fields }) => ({
     ...fields,
+    ...(subject != null ? { subject } : {}),
     prefixes: wordPrefixes(fields.name),
     sortName: normalise(fields.name),
     sortEmail: normalise(fields.email),

@@ -12,17 +12,21 @@ import type postgres from "postgres";
 import type { ProductState } from "#functions/products/product.ts";
 import { productProjection } from "#functions/products/product-read-model.ts";
 import { execute as executeProduct } from "#functions/products/product-store.ts";
+import { USER_ADMIN } from "#functions/users/user-api.ts";
 import { userProjection } from "#functions/users/user-read-model.ts";
 import { execute as executeUser } from "#functions/users/user-store.ts";
 import { connectReaderDeps } from "#services/reader/reader.ts";
 import { connectWriterDeps } from "#services/writer/writer.ts";
 import type { Config } from "#shared/platform/config.ts";
 import type { EventEnvelope } from "#shared/platform/events.ts";
+import { runAs } from "#shared/transport/caller.ts";
 import { outbox, products as productRows, users as userRows } from "#shared/write-side/db/schema.ts";
 import type { WriterDeps } from "#shared/write-side/writer-deps.ts";
 import { cleanUp, testConfig, testLog } from "#tests/support/system.ts";
 import { generateProducts, generateUsers, paramsKey } from "./data.ts";
 import { datasetPresent, markDataset, seedProducts, seedUsers } from "./seed.ts";
+
+const USER_ADMIN_CALL = { actor: { subject: "seed", roles: [USER_ADMIN] }, correlationId: undefined };
 
 const bulk = testConfig("bench_seed_bulk");
 const projected = testConfig("bench_seed_projected");
@@ -135,14 +139,19 @@ describe("bulk seeding of the benchmark's data", () => {
         assert.deepEqual(state, p, "the generated state is the one the writer makes");
       }
       for (const u of users) {
-        let state = await executeUser(deps, u.id, {
-          type: "CreateUser",
-          id: u.id,
-          fields: { email: u.email, name: u.name },
-          subject: null,
-          now: u.createdAt,
-        });
-        if (u.deleted) state = await executeUser(deps, u.id, { type: "DeleteUser", now: u.updatedAt });
+        // As a user-admin: a caller without the role may change only their own users.
+        let state = await runAs(USER_ADMIN_CALL, () =>
+          executeUser(deps, u.id, {
+            type: "CreateUser",
+            id: u.id,
+            fields: { email: u.email, name: u.name },
+            subject: null,
+            now: u.createdAt,
+          }),
+        );
+        if (u.deleted) {
+          state = await runAs(USER_ADMIN_CALL, () => executeUser(deps, u.id, { type: "DeleteUser", now: u.updatedAt }));
+        }
         assert.deepEqual(state, u, "the generated state is the one the writer makes");
       }
       return (await deps.db.select().from(outbox).orderBy(asc(outbox.id))).map((row) => ({

@@ -35,7 +35,14 @@ function start(service: Service, env: Record<string, string>): ServiceProcess {
   const started = spawnService(
     service,
     // No MIGRATIONS_DIR: the writer finds drizzle/ beside dist/ by default, as in the image.
-    { MIGRATIONS_DIR: undefined, OTEL_SDK_DISABLED: undefined, ...env, OTEL_SERVICE_NAME: service },
+    // The keys the test mints its token with (the staged image's own state folder would have others).
+    {
+      MIGRATIONS_DIR: undefined,
+      OTEL_SDK_DISABLED: undefined,
+      AUTH_KEYS_DIR: loadConfig().auth.keysDir,
+      ...env,
+      OTEL_SERVICE_NAME: service,
+    },
     ["--enable-source-maps", "--import", preloadFile(service, distOf(service)), outputFile(service, distOf(service))],
   );
   running.set(service, started);
@@ -64,7 +71,7 @@ after(async () => {
 
 test("each bundle starts on the local stack, serves a create and a read, and stops on SIGTERM", async () => {
   assert.ok(system);
-  const { env, urls } = system;
+  const { env, urls, metricsUrls } = system;
   for (const service of ["writer", "reader", "gateway"] as const) {
     await waitReady(start(service, env), `${urls[service]}/readyz`);
   }
@@ -87,7 +94,7 @@ test("each bundle starts on the local stack, serves a create and a read, and sto
   // telemetry setup would answer "# telemetry is off" here.
   for (const service of SERVICES) {
     const text = await eventually(`${service} bundle's /metrics`, async () => {
-      const response = await fetch(`${urls[service]}/metrics`).catch(() => undefined);
+      const response = await fetch(`${metricsUrls[service]}/metrics`).catch(() => undefined);
       const body = response?.ok ? await response.text() : "";
       return /^process_memory_usage_bytes\{/m.test(body) ? body : undefined;
     });

@@ -84,6 +84,8 @@ export async function startFaultStack(say: (line: string) => void): Promise<Faul
   const port = (i: number) => String(servicePorts[i]);
   const common: Record<string, string> = {
     ...infraEnv,
+    // The keys the suite's clients mint their tokens with (this process's), not a folder of the stack's.
+    AUTH_KEYS_DIR: loadConfig().auth.keysDir,
     POSTGRES_URL: config.postgres.url,
     MONGODB_URL: config.mongodb.url,
     REDIS_URL: config.redis.url,
