@@ -342,7 +342,10 @@ export function loadProject(root: string): Project {
 // never meeting; each aggregate's functions on their own.
 const otherCode = [under("functions/"), under("services/")];
 
-/** What the gateway must never load: it validates, routes and calls over gRPC, it touches no store. */
+/**
+ * What the gateway must never load: it validates, routes and calls over gRPC, it touches no store.
+ * Redis is not among them: its rate limits count there (services/gateway/rate-limit.ts), never data.
+ */
 const gatewayForbidden: readonly Matcher[] = [
   under("shared/write-side/"),
   under("shared/read-side/"),
@@ -352,7 +355,6 @@ const gatewayForbidden: readonly Matcher[] = [
   npmPackage("drizzle-orm"),
   npmPackage("postgres"),
   npmPackage("mongodb"),
-  npmPackage("redis"),
   npmPackage("@confluentinc/kafka-javascript"),
 ];
 

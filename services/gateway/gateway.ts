@@ -237,11 +237,14 @@ export async function startGateway(config: Config, log: Log): Promise<Gateway> {
     writer: connectClient(config.writer.address, "WRITER_ADDRESS"),
     reader: connectClient(config.reader.address, "READER_ADDRESS"),
   };
-  const { tokens, credential } = await gatewayAuth(config);
-  if (!(await tokens.warm())) {
+  const auth = await gatewayAuth(config, log);
+  if (!(await auth.tokens.warm())) {
     log({ level: "warn", msg: "the identity provider's keys could not be read; tokens get 503 until they can" });
   }
-  const calls = { deadlineMs: config.gateway.grpcDeadlineMs, admit: admission(tokens, credential) };
+  const calls = {
+    deadlineMs: config.gateway.grpcDeadlineMs,
+    admit: admission(auth.tokens, auth.credential, auth.limits),
+  };
   const app = gatewayApp(clients, calls, log, { corsOrigins: config.gateway.corsOrigins });
   const http = await serveHttp(app, config.gateway.host, config.gateway.port);
   const metrics = await serveHttp(metricsRoutes(), config.gateway.metricsHost, config.gateway.metricsPort);
@@ -255,7 +258,7 @@ export async function startGateway(config: Config, log: Log): Promise<Gateway> {
     async stop() {
       await http.close();
       await metrics.close();
-      credential.stop();
+      await auth.stop();
       clients.writer.close();
       clients.reader.close();
     },

@@ -135,6 +135,17 @@ export function loadConfig(env: Env = process.env) {
         .split(",")
         .map((origin) => origin.trim())
         .filter((origin) => origin !== ""),
+      /** Per client and window: reads (GET, HEAD) and commands, counted in Redis (REDIS_URL). */
+      rateLimit: {
+        reads: integer(env, "RATE_LIMIT_READS", 1200, 1, 2_000_000_000),
+        commands: integer(env, "RATE_LIMIT_COMMANDS", 120, 1, 2_000_000_000),
+        windowSeconds: integer(env, "RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86_400),
+        /** Peers whose X-Forwarded-For names the client (exact addresses, separated by commas). */
+        trustedProxies: text(env, "TRUSTED_PROXIES", "")
+          .split(",")
+          .map((address) => address.trim())
+          .filter((address) => address !== ""),
+      },
     },
     writer: {
       host: text(env, "WRITER_HOST", "127.0.0.1"),
@@ -186,6 +197,7 @@ export const SERVICE_ENV = {
     "GATEWAY_METRICS_HOST",
     "GATEWAY_METRICS_PORT",
     "AUTH_KEYS_DIR",
+    "REDIS_URL",
     "WRITER_ADDRESS",
     "READER_ADDRESS",
     "OTEL_EXPORTER_OTLP_ENDPOINT",

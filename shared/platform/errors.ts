@@ -9,6 +9,7 @@ export type ErrorCode =
   | "precondition_failed"
   | "unprocessable"
   | "in_progress"
+  | "too_many_requests"
   | "unavailable"
   | "internal";
 

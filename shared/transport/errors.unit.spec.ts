@@ -22,6 +22,7 @@ const TABLE: Record<ErrorCode, Row> = {
   precondition_failed: { grpc: grpc.status.FAILED_PRECONDITION, http: 412, retryAfter: false },
   unprocessable: { grpc: grpc.status.FAILED_PRECONDITION, http: 422, retryAfter: false },
   in_progress: { grpc: grpc.status.ABORTED, http: 409, retryAfter: true },
+  too_many_requests: { grpc: grpc.status.RESOURCE_EXHAUSTED, http: 429, retryAfter: false },
   unavailable: { grpc: grpc.status.UNAVAILABLE, http: 503, retryAfter: true },
   internal: { grpc: grpc.status.INTERNAL, http: 500, retryAfter: false },
 };

@@ -11,6 +11,7 @@ const TO_STATUS: Record<ErrorCode, grpc.status> = {
   precondition_failed: grpc.status.FAILED_PRECONDITION,
   unprocessable: grpc.status.FAILED_PRECONDITION,
   in_progress: grpc.status.ABORTED,
+  too_many_requests: grpc.status.RESOURCE_EXHAUSTED,
   unavailable: grpc.status.UNAVAILABLE,
   internal: grpc.status.INTERNAL,
 };

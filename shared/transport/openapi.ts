@@ -130,10 +130,22 @@ const SECURITY_SCHEMES = {
   },
 };
 
-const RESPONSE_HEADERS: Record<ResponseHeader | "Retry-After" | "WWW-Authenticate", HeaderObject> = {
+const RESPONSE_HEADERS: Record<
+  ResponseHeader | "Retry-After" | "WWW-Authenticate" | "RateLimit" | "RateLimit-Policy",
+  HeaderObject
+> = {
   ETag: { description: 'The version, in quotes: "3"', schema: { type: "string", pattern: '^"[1-9][0-9]*"$' } },
   Location: { description: "The path of what was created", schema: { type: "string" } },
   "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer", minimum: 0 } },
+  RateLimit: {
+    description: 'What is left of the budget: "<reads|commands>";r=<remaining>;t=<seconds to the next window>',
+    schema: { type: "string" },
+  },
+  "RateLimit-Policy": {
+    description:
+      'The budget: "<reads|commands>";q=<requests>;w=<window seconds> (draft-ietf-httpapi-ratelimit-headers)',
+    schema: { type: "string" },
+  },
   "WWW-Authenticate": {
     description: 'The bearer challenge (RFC 6750): realm, and with a bad token error="invalid_token" and why',
     schema: { type: "string" },
@@ -143,6 +155,7 @@ const RESPONSE_HEADERS: Record<ResponseHeader | "Retry-After" | "WWW-Authenticat
 /** The problems every operation can answer, and those of a command (Idempotency-Key) or a body. */
 const STANDARD_PROBLEMS = {
   400: "invalid input: `errors` names each offending field, query parameter or header",
+  429: "the caller's budget of reads or of commands for this window is spent (Retry-After, RateLimit)",
   503: "the writer or reader did not answer in time (try again after Retry-After)",
 } as const;
 const COMMAND_PROBLEMS = {
@@ -208,6 +221,16 @@ function problemResponse(description: string, status: number): ResponseObject {
     description,
     ...(retry ? { headers: { "Retry-After": { $ref: "#/components/headers/Retry-After" } } } : {}),
     ...(status === 401 ? { headers: { "WWW-Authenticate": { $ref: "#/components/headers/WWW-Authenticate" } } } : {}),
+    ...(status === 429
+      ? {
+          headers: Object.fromEntries(
+            ["Retry-After", "RateLimit", "RateLimit-Policy"].map((name) => [
+              name,
+              { $ref: `#/components/headers/${name}` },
+            ]),
+          ),
+        }
+      : {}),
     content: { [PROBLEM_JSON]: { schema: { $ref: `${COMPONENT_SCHEMAS}Problem` } } },
   };
 }

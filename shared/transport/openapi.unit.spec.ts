@@ -189,7 +189,7 @@ describe("CreateProduct", () => {
       op.parameters?.map((parameter) => `${parameter.in} ${parameter.name}`),
       ["header Idempotency-Key", "header X-Correlation-Id"],
     );
-    assert.deepEqual(Object.keys(op.responses), ["201", "400", "401", "403", "409", "413", "422", "503"]);
+    assert.deepEqual(Object.keys(op.responses), ["201", "400", "401", "403", "409", "413", "422", "429", "503"]);
     assert.match(op.responses["409"]?.description ?? "", /sku is taken.*Idempotency-Key/);
   });
 });

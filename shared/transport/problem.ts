@@ -12,6 +12,7 @@ const HTTP: Record<ErrorCode, { status: number; title: string }> = {
   not_found: { status: 404, title: "Not Found" },
   conflict: { status: 409, title: "Conflict" },
   in_progress: { status: 409, title: "Conflict" },
+  too_many_requests: { status: 429, title: "Too Many Requests" },
   precondition_failed: { status: 412, title: "Precondition Failed" },
   unprocessable: { status: 422, title: "Unprocessable Content" },
   unavailable: { status: 503, title: "Service Unavailable" },
@@ -20,17 +21,30 @@ const HTTP: Record<ErrorCode, { status: number; title: string }> = {
 
 const REALM = "cqrs-ts";
 
-/** A 401: `challenge` is the WWW-Authenticate header's value (RFC 6750). */
-export class AuthenticationError extends DomainError {
-  readonly challenge: string;
+/** A domain error whose answer carries headers of its own (a challenge, a wait). */
+export class ProblemWithHeaders extends DomainError {
+  readonly headers: Record<string, string>;
 
+  constructor(code: ErrorCode, message: string, headers: Record<string, string>) {
+    super(code, message);
+    this.headers = headers;
+  }
+}
+
+/** A 401 whose WWW-Authenticate header is the bearer challenge (RFC 6750). */
+export class AuthenticationError extends ProblemWithHeaders {
   constructor(message: string, error?: "invalid_request" | "invalid_token") {
-    super("unauthenticated", message);
     const quoted = message.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
     // Without credentials, the challenge names no error (RFC 6750, section 3.1).
-    this.challenge = error
-      ? `Bearer realm="${REALM}", error="${error}", error_description="${quoted}"`
-      : `Bearer realm="${REALM}"`;
+    super("unauthenticated", message, {
+      "www-authenticate": error
+        ? `Bearer realm="${REALM}", error="${error}", error_description="${quoted}"`
+        : `Bearer realm="${REALM}"`,
+    });
+  }
+
+  get challenge(): string {
+    return this.headers["www-authenticate"] ?? "";
   }
 }
 
@@ -87,9 +101,7 @@ export function errorHandler(log: (entry: Record<string, unknown>) => void) {
     if (error instanceof DomainError) {
       if (error.code === "internal")
         log({ level: "error", msg: "internal error", path: c.req.path, err: error.message });
-      const challenge: Record<string, string> =
-        error instanceof AuthenticationError ? { "www-authenticate": error.challenge } : {};
-      return problemResponse(problemFor(error), challenge);
+      return problemResponse(problemFor(error), error instanceof ProblemWithHeaders ? error.headers : {});
     }
     if (error instanceof HTTPException) {
       const status = error.status;

@@ -1,7 +1,7 @@
 // Who may do what, end to end on a system of its own: the README's policy table row by row (each
 // allowed and refused), tokens the gateway must refuse and why, the caller and correlation id every
 // event records (an idempotent replay never changes them) and `npm run audit`, and tiers that serve
-// only calls carrying the gateway's internal credential.
+// only calls carrying the gateway's internal credential; rate limits through a gateway of small budgets.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -14,12 +14,14 @@ import { CATALOG_ADMIN } from "#functions/products/product-api.ts";
 import { USER_ADMIN } from "#functions/users/user-api.ts";
 import { ReaderServiceService } from "#proto/gen/reader/v1/reader.ts";
 import { mintToken } from "#scripts/local-token.ts";
+import { startGateway } from "#services/gateway/gateway.ts";
+import { loadConfig } from "#shared/platform/config.ts";
 import { ensureKeyPair, keyPairFiles, localIssuerFiles, readPrivateJwk } from "#shared/platform/local-keys.ts";
 import { internalCredential, internalKeyFiles } from "#shared/transport/internal-credential.ts";
 import { headersFor } from "../support/auth.ts";
 import { callJson, type Json } from "../support/http.ts";
 import { runScript } from "../support/processes.ts";
-import { eventually, runId, startSystem, type TestSystem } from "../support/system.ts";
+import { eventually, runId, startSystem, type TestSystem, testLog } from "../support/system.ts";
 
 let system: TestSystem | undefined;
 let base = "";
@@ -304,6 +306,59 @@ describe("the tiers trust only the gateway", () => {
       assert.equal(await read(credential.attach(new grpc.Metadata())), grpc.status.OK);
     } finally {
       credential.stop();
+    }
+  });
+});
+
+describe("rate limits through a gateway with small budgets", () => {
+  test("reads by address, commands by subject; a spent budget is a 429 with Retry-After and RateLimit", async () => {
+    const { config, writer, reader } = theSystem();
+    const small = await startGateway(
+      loadConfig({
+        ...process.env,
+        GATEWAY_PORT: "0",
+        GATEWAY_METRICS_PORT: "0",
+        REDIS_KEY_PREFIX: `${config.redis.keyPrefix}small${Date.now()}:`,
+        RATE_LIMIT_READS: "3",
+        RATE_LIMIT_COMMANDS: "2",
+        WRITER_ADDRESS: `127.0.0.1:${writer.grpcPort}`,
+        READER_ADDRESS: `127.0.0.1:${reader.grpcPort}`,
+      }),
+      testLog,
+    );
+    try {
+      const read = () => callJson(small.url, "GET", "/api/v1/product-tags", undefined, { authorization: "" });
+      const reads = [await read(), await read(), await read()];
+      assert.deepEqual(
+        reads.map((answer) => answer.status),
+        [200, 200, 200],
+      );
+      assert.equal(reads[0]?.headers.get("ratelimit-policy"), '"reads";q=3;w=60');
+      assert.match(reads[2]?.headers.get("ratelimit") ?? "", /^"reads";r=0;t=\d+$/);
+      const spent = status(await read(), 429, "the fourth read");
+      assert.equal(spent.headers.get("content-type"), "application/problem+json");
+      assert.ok(Number(spent.headers.get("retry-after")) >= 1, "Retry-After");
+      assert.match(spent.headers.get("ratelimit") ?? "", /^"reads";r=0;t=\d+$/);
+
+      const alice = await headersFor({ subject: unique("alice"), roles: [CATALOG_ADMIN] });
+      const bob = await headersFor({ subject: unique("bob"), roles: [CATALOG_ADMIN] });
+      const create = (who: Record<string, string>) => callJson(small.url, "POST", "/api/v1/products", product(), who);
+      assert.deepEqual(
+        [(await create(alice)).status, (await create(alice)).status, (await create(alice)).status],
+        [201, 201, 429],
+        "alice's two commands",
+      );
+      status(await create(bob), 201, "bob's budget is his own");
+
+      // A request whose token fails draws on its address's budget: guessing tokens is limited too.
+      const forged = { authorization: "Bearer not.a.token" };
+      const guesses = [await create(forged), await create(forged), await create(forged)];
+      assert.deepEqual(
+        guesses.map((answer) => answer.status),
+        [401, 401, 429],
+      );
+    } finally {
+      await small.stop();
     }
   });
 });

@@ -65,6 +65,8 @@ before(async () => {
       ...process.env,
       GATEWAY_PORT: "0",
       GATEWAY_METRICS_PORT: "0",
+      RATE_LIMIT_READS: "1000000000",
+      RATE_LIMIT_COMMANDS: "1000000000",
       WRITER_ADDRESS: `127.0.0.1:${writer.grpcPort}`,
       READER_ADDRESS: `127.0.0.1:${reader.grpcPort}`,
     }),

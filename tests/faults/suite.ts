@@ -6,6 +6,7 @@
 import { MongoClient } from "mongodb";
 import postgres from "postgres";
 import { topicFor } from "#shared/platform/events.ts";
+import { adminHeaders } from "../support/auth.ts";
 import { type Clients, newWindow, type Recorder, startClients, type WindowStats } from "./clients.ts";
 import {
   type FaultStack,
@@ -167,8 +168,9 @@ function readSideFault(fault: Fault): Fault {
       const live = [...ctx.clients.ledger.values()].filter((entry) => !entry.deleted).slice(-10);
       for (const { kind, id } of live) {
         const path = `${ctx.stack.gatewayUrl}/api/v1/${kind}s/${id}`;
-        const first = await fetch(path);
-        const second = await fetch(path);
+        // As a caller with every role: users are not public.
+        const first = await fetch(path, { headers: await adminHeaders() });
+        const second = await fetch(path, { headers: await adminHeaders() });
         if (first.status === 200 && second.status === 200) cached.push({ kind, id });
       }
       await fault.apply(ctx);
@@ -181,7 +183,9 @@ function readSideFault(fault: Fault): Fault {
 async function cachedReadsAnswer({ stack, failures }: Context): Promise<void> {
   if (cached.length === 0) failures.push("no aggregate was cached before the read-side fault");
   for (const { kind, id } of cached) {
-    const response = await fetch(`${stack.gatewayUrl}/api/v1/${kind}s/${id}`).catch(() => undefined);
+    const response = await fetch(`${stack.gatewayUrl}/api/v1/${kind}s/${id}`, { headers: await adminHeaders() }).catch(
+      () => undefined,
+    );
     if (response?.status !== 200) {
       failures.push(`a cached read of ${kind} ${id} answered ${response?.status ?? "nothing"} with FerretDB down`);
     }

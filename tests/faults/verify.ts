@@ -11,6 +11,7 @@ import { COLLECTION as PRODUCTS, productProjection } from "#functions/products/p
 import { eventData as userData } from "#functions/users/user.ts";
 import { COLLECTION as USERS, userProjection } from "#functions/users/user-read-model.ts";
 import { deleteGroups, readWholeTopic } from "#scripts/kafka-topics.ts";
+import { adminHeaders } from "../support/auth.ts";
 import type { Expected, Kind } from "./clients.ts";
 
 interface Row {
@@ -182,7 +183,7 @@ export async function staleReads(
       .db(database)
       .collection(TABLES[entry.kind].collection)
       .findOne({ _id: entry.id as never });
-    const response = await fetch(`${gatewayUrl}/api/v1/${entry.kind}s/${entry.id}`);
+    const response = await fetch(`${gatewayUrl}/api/v1/${entry.kind}s/${entry.id}`, { headers: await adminHeaders() });
     const body = (await response.json()) as { version?: number };
     const live = doc && doc.deleted !== true;
     if (live && (response.status !== 200 || body.version !== doc.version)) {

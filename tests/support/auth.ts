@@ -22,7 +22,11 @@ export const adminHeaders = (): Promise<Record<string, string>> => {
 export const headersFor = (request: TokenRequest) => bearer(loadConfig(), request);
 
 /** What a gateway built in a test gives its routes: real token checks and the internal credential. */
-export async function testGatewayCalls(deadlineMs: number): Promise<GatewayCalls & { stop(): void }> {
-  const { tokens, credential } = await gatewayAuth(loadConfig());
-  return { deadlineMs, admit: admission(tokens, credential), stop: credential.stop };
+export async function testGatewayCalls(
+  deadlineMs: number,
+  env: Record<string, string> = {},
+): Promise<GatewayCalls & { stop(): Promise<void> }> {
+  const budgets = { RATE_LIMIT_READS: "1000000000", RATE_LIMIT_COMMANDS: "1000000000" };
+  const auth = await gatewayAuth(loadConfig({ ...process.env, ...budgets, ...env }), () => {});
+  return { deadlineMs, admit: admission(auth.tokens, auth.credential, auth.limits), stop: auth.stop };
 }

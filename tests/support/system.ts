@@ -39,6 +39,9 @@ export function testEnv(name: string, overrides: Record<string, string> = {}): R
     READER_HTTP_PORT: "0",
     GATEWAY_PORT: "0",
     GATEWAY_METRICS_PORT: "0",
+    // The limits stay on, with budgets no test reaches (the rate-limit tests set their own).
+    RATE_LIMIT_READS: "1000000000",
+    RATE_LIMIT_COMMANDS: "1000000000",
     OUTBOX_POLL_MS: "500",
     // Room for a loaded 2-core machine to carry a write to the read model, within the gateway's
     // 5 s gRPC deadline.
@@ -126,6 +129,8 @@ export async function startSystem(name: string, overrides: Record<string, string
     );
     const gatewayConfig = loadConfig({
       ...process.env,
+      // The system's own Redis key prefix and budgets (testEnv), for its rate limits.
+      ...testEnv(name, overrides),
       GATEWAY_PORT: "0",
       GATEWAY_METRICS_PORT: "0",
       WRITER_ADDRESS: `127.0.0.1:${writer.grpcPort}`,
