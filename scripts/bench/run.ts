@@ -364,6 +364,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
       const runsWrites = first && (wanted("create") || wantedAny("telemetry"));
       const runsReadsOff = runsWrites && wanted("telemetry.read");
       const needsData =
+        runsWrites ||
         searchIds.some(wanted) ||
         (first && (wantedAny("read") || wantedAny("telemetry"))) ||
         runsUncached ||

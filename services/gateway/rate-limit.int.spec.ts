@@ -74,6 +74,27 @@ describe("shared budgets on the stack's Redis", () => {
     assert.match(problem.detail, /commands budget of 3/);
   });
 
+  test("a gateway takes points in chunks of 2% of the budget; two together never give more than it", async () => {
+    const chunked = `${prefix}chunks:`;
+    const first = app(await limiter(redisUrl, chunked, { reads: 150 }));
+    const second = app(await limiter(redisUrl, chunked, { reads: 150 }));
+    for (let i = 0; i < 4; i++) assert.equal((await first("reads", "ada")).status, 204);
+    const client = createClient({ url: redisUrl });
+    await client.connect();
+    try {
+      const [key] = await client.keys(`${chunked}ratelimit:reads*`);
+      assert.equal(await client.get(key ?? ""), "6", "two takes of 3 points (2% of 150) for four reads");
+    } finally {
+      client.destroy();
+    }
+    let allowed = 4;
+    for (let i = 0; i < 200; i++) {
+      if ((await (i % 2 === 0 ? second : first)("reads", "ada")).status === 204) allowed++;
+    }
+    assert.ok(allowed <= 150, `${allowed} reads allowed of a budget of 150`);
+    assert.ok(allowed >= 150 - 2 * 3, `${allowed} reads: at most a chunk per gateway left unspent`);
+  });
+
   test("the counters live in Redis under the key prefix, expiring with the window", async () => {
     const client = createClient({ url: redisUrl });
     await client.connect();

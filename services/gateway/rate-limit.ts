@@ -1,6 +1,9 @@
 // Per-client rate limits at the gateway: a budget of reads and one of commands per client and
 // window, counted in Redis so that every gateway replica draws on the same budget
-// (rate-limiter-flexible's RateLimiterRedis: one atomic increment per request). The client is the
+// (rate-limiter-flexible's RateLimiterRedis). A gateway takes points in chunks of 2% of the budget
+// (1 to 100) with one atomic increment and spends them locally, so Redis sees one call per chunk,
+// not per request: a replica's unspent chunk makes a client's budget end at most that early
+// elsewhere, never later. The client is the
 // verified subject of a route that needed a token, else the client's address (see `clientAddress`).
 // Over budget: a 429 problem with Retry-After and the RateLimit-Policy and RateLimit headers of the
 // IETF draft (draft-ietf-httpapi-ratelimit-headers), which every limited answer carries.
@@ -65,6 +68,46 @@ function headers(budget: Budget, quota: number, window: number, remaining: numbe
 
 const CONNECT_WAIT_MS = 1000;
 
+/** Points a gateway takes from Redis at once: 2% of the budget, from 1 to 100. */
+const chunkOf = (points: number) => Math.max(1, Math.min(100, Math.floor(points / 50)));
+
+/** Bounds the leases held (one per client and budget with points left in this window). */
+const MAX_LEASES = 100_000;
+
+/**
+ * Points this gateway took from a client's budget in Redis and has not spent yet, until the
+ * window ends; `remainingElsewhere` is what Redis had left after the take (for the headers).
+ */
+interface Lease {
+  available: number;
+  remainingElsewhere: number;
+  resetAt: number;
+  /** Redis refused: the budget is spent until resetAt, for every replica (no need to ask again). */
+  spent: boolean;
+}
+
+/**
+ * Takes a chunk of points from the client's budget in one increment. Near the end of the budget,
+ * Redis has fewer left than the chunk: the take is refused but counted, and this gateway keeps
+ * what was left before it (others find the budget spent, which it is).
+ */
+async function take(limiter: RateLimiterRedis, points: number, client: string, now: number): Promise<Lease> {
+  const chunk = chunkOf(points);
+  try {
+    const taken = await limiter.consume(client, chunk);
+    return {
+      available: chunk,
+      remainingElsewhere: taken.remainingPoints,
+      resetAt: now + taken.msBeforeNext,
+      spent: false,
+    };
+  } catch (refusal) {
+    if (!(refusal instanceof RateLimiterRes)) throw refusal;
+    const left = Math.max(0, Math.min(chunk, points - (refusal.consumedPoints - chunk)));
+    return { available: left, remainingElsewhere: 0, resetAt: now + refusal.msBeforeNext, spent: true };
+  }
+}
+
 export async function connectRateLimiter(settings: RateLimitSettings, log: Log): Promise<RateLimiter> {
   const redis = createClient({
     url: settings.redisUrl,
@@ -99,6 +142,7 @@ export async function connectRateLimiter(settings: RateLimitSettings, log: Log):
     }),
   ) as Record<Budget, { limiter: RateLimiterRedis; points: number }>;
   const trusted = new Set(settings.trustedProxies);
+  const leases = new Map<string, Lease>();
 
   return {
     addressOf(c) {
@@ -108,21 +152,29 @@ export async function connectRateLimiter(settings: RateLimitSettings, log: Log):
     },
     async consume(c, budget, client) {
       const { limiter, points } = limiters[budget];
-      try {
-        const used = await limiter.consume(client, 1);
-        for (const [name, value] of Object.entries(
-          headers(budget, points, settings.windowSeconds, used.remainingPoints, used.msBeforeNext),
-        )) {
-          c.header(name, value);
-        }
-      } catch (refusal) {
-        if (!(refusal instanceof RateLimiterRes)) throw refusal;
-        const wait = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+      const key = `${budget}:${client}`;
+      const now = Date.now();
+      let lease = leases.get(key);
+      if (!lease || lease.resetAt <= now || (lease.available === 0 && !lease.spent)) {
+        lease = await take(limiter, points, client, now);
+        if (leases.size >= MAX_LEASES) leases.clear();
+        leases.set(key, lease);
+      }
+      if (lease.available === 0) {
+        const waitMs = lease.resetAt - now;
+        const wait = Math.max(1, Math.ceil(waitMs / 1000));
         throw new ProblemWithHeaders(
           "too_many_requests",
           `the ${budget} budget of ${points} a window is spent; try again in ${wait} s`,
-          { "retry-after": String(wait), ...headers(budget, points, settings.windowSeconds, 0, refusal.msBeforeNext) },
+          { "retry-after": String(wait), ...headers(budget, points, settings.windowSeconds, 0, waitMs) },
         );
+      }
+      lease.available--;
+      const remaining = lease.remainingElsewhere + lease.available;
+      for (const [name, value] of Object.entries(
+        headers(budget, points, settings.windowSeconds, remaining, lease.resetAt - now),
+      )) {
+        c.header(name, value);
       }
     },
     async close() {

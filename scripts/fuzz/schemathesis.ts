@@ -1,0 +1,64 @@
+// One schemathesis run against a gateway: its OpenAPI document, every check, every phase (the
+// stateful one follows the document's links from a command to its read), as a caller with every
+// role, with known false positives configured away in infra/schemathesis/schemathesis.toml (each
+// with its reason) and never a check turned off for the whole API.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { ensureSchemathesis } from "#infra/schemathesis.ts";
+
+const CONFIG = path.resolve(import.meta.dirname, "../../infra/schemathesis/schemathesis.toml");
+
+export interface FuzzRun {
+  /** The gateway's base URL. */
+  url: string;
+  /** An Authorization header's value, sent with every request. */
+  authorization: string;
+  seed: number;
+  maxSeconds: number;
+  reportDir: string;
+  cacheDir: string;
+  say: (line: string) => void;
+}
+
+/** Resolves with schemathesis's exit code and everything it printed. */
+export async function runSchemathesis(run: FuzzRun): Promise<{ code: number | null; output: string }> {
+  const executable = ensureSchemathesis(run.cacheDir, run.say);
+  const args = [
+    "--config-file",
+    CONFIG,
+    "--no-color",
+    "run",
+    `${run.url}/openapi.json`,
+    "--url",
+    run.url,
+    "--checks",
+    "all",
+    "--phases",
+    "examples,coverage,fuzzing,stateful",
+    "--seed",
+    String(run.seed),
+    "--max-time",
+    String(run.maxSeconds),
+    "--workers",
+    "1",
+    "--header",
+    `Authorization: ${run.authorization}`,
+    "--report",
+    "junit",
+    "--report-dir",
+    run.reportDir,
+    "--output-truncate",
+    "true",
+  ];
+  run.say(`schemathesis run ${run.url}/openapi.json --checks all, every phase, seed ${run.seed}, at most ${run.maxSeconds} s`);
+  return new Promise((resolve) => {
+    const child = spawn(executable, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    let output = "";
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+    }
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
