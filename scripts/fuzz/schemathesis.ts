@@ -3,6 +3,7 @@
 // role, with known false positives configured away in infra/schemathesis/schemathesis.toml (each
 // with its reason) and never a check turned off for the whole API.
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { ensureSchemathesis } from "#infra/schemathesis.ts";
 
@@ -50,9 +51,17 @@ export async function runSchemathesis(run: FuzzRun): Promise<{ code: number | nu
     "--output-truncate",
     "true",
   ];
-  run.say(`schemathesis run ${run.url}/openapi.json --checks all, every phase, seed ${run.seed}, at most ${run.maxSeconds} s`);
+  run.say(
+    `schemathesis run ${run.url}/openapi.json --checks all, every phase, seed ${run.seed}, at most ${run.maxSeconds} s`,
+  );
   return new Promise((resolve) => {
-    const child = spawn(executable, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    fs.mkdirSync(run.reportDir, { recursive: true });
+    // In the report folder: schemathesis keeps its cache of crashes in its working directory.
+    const child = spawn(executable, args, {
+      cwd: run.reportDir,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let output = "";
     for (const stream of [child.stdout, child.stderr]) {
       stream.on("data", (chunk: Buffer) => {

@@ -3,11 +3,18 @@ import type { Context } from "hono";
 import * as v from "valibot";
 import { DomainError, invalidInput } from "../platform/errors.ts";
 
-/** `"<n>"` (or weak `W/"<n>"`) in a version header; undefined when the header is absent. */
+/** What a version header may hold: `"<n>"`, weak `W/"<n>"`, bare `<n>`, or `*` (any version). */
+export const VERSION_HEADER = /^\s*(?:\*|(?:W\/)?"?([1-9]\d{0,14})"?)\s*$/;
+
+/**
+ * The version a version header names; undefined when the header is absent or `*` (RFC 9110: any
+ * current version, and a missing aggregate is a 404 either way).
+ */
 export function versionHeader(c: Context, name: string): number | undefined {
   const raw = c.req.header(name);
   if (raw === undefined) return undefined;
-  const match = /^\s*(?:W\/)?"?([1-9]\d{0,14})"?\s*$/.exec(raw);
+  const match = VERSION_HEADER.exec(raw);
+  if (match && match[1] === undefined) return undefined;
   if (!match?.[1])
     throw invalidInput(`${name} must be a version in quotes, e.g. "3"`, [
       { path: name, message: 'expected "<version>"' },
@@ -32,6 +39,9 @@ export function conditional(c: Context, version: number, send: () => Response): 
   if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, version)) return c.body(null, 304);
   return send();
 }
+
+/** The largest count a count header takes: 15 digits, within a JavaScript number's exact integers. */
+export const COUNT_HEADER_MAX = 999_999_999_999_999;
 
 /** A header holding a positive whole number (e.g. X-Min-Version: 3); undefined when absent. */
 export function countHeader(c: Context, name: string): number | undefined {

@@ -9,6 +9,7 @@
 import { type ConversionConfig, type JsonSchema, toJsonSchema, toJsonSchemaDefs } from "@valibot/to-json-schema";
 import * as v from "valibot";
 import type { FunctionDeclaration } from "./function.ts";
+import { COUNT_HEADER_MAX, VERSION_HEADER } from "./http.ts";
 import type { Problem } from "./problem.ts";
 import type { HttpOperation, RequestHeader, ResponseHeader } from "./route.ts";
 
@@ -94,8 +95,9 @@ type DocumentedHeader = RequestHeader | "Idempotency-Key" | "X-Correlation-Id";
 
 const REQUEST_HEADERS: Record<DocumentedHeader, Omit<ParameterObject, "name" | "in" | "required">> = {
   "If-Match": {
-    description: 'Only if the resource is still at this version, in quotes as its ETag: "3" (W/"3" too); 412 otherwise',
-    schema: { type: "string" },
+    description:
+      'Only if the resource is still at this version, in quotes as its ETag: "3" (W/"3" too; * for any version); 412 otherwise',
+    schema: { type: "string", pattern: VERSION_HEADER.source },
     example: '"1"',
   },
   "If-None-Match": {
@@ -105,7 +107,7 @@ const REQUEST_HEADERS: Record<DocumentedHeader, Omit<ParameterObject, "name" | "
   "X-Min-Version": {
     description:
       "Read your writes: wait, bounded, until the read model holds at least this version (a command's answer); 503 past the bound",
-    schema: { type: "integer", minimum: 1 },
+    schema: { type: "integer", minimum: 1, maximum: COUNT_HEADER_MAX },
   },
   "Idempotency-Key": {
     description:

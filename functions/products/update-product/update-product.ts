@@ -10,10 +10,7 @@ import { fields } from "../product-fields.ts";
 const patchFields = v.partial(v.object(fields)).entries;
 
 /** The HTTP body: any subset of the fields, at least one, nothing else. */
-export const UpdateProductBody = v.pipe(
-  fieldsOnly(patchFields),
-  v.check((patch) => Object.values(patch).some((value) => value !== undefined), "give at least one field to change"),
-);
+export const UpdateProductBody = v.pipe(fieldsOnly(patchFields), v.minEntries(1, "give at least one field to change"));
 
 /** The gRPC request: the id, the expected version, and the same fields (tags wrapped: proto3 cannot tell [] from absent). */
 export const UpdateProductRequestSchema = v.object({

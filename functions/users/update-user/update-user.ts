@@ -11,10 +11,7 @@ import { fields } from "../user-fields.ts";
 const patchFields = v.partial(v.object(fields)).entries;
 
 /** The HTTP body: any subset of the fields, at least one, nothing else. */
-export const UpdateUserBody = v.pipe(
-  fieldsOnly(patchFields),
-  v.check((patch) => Object.values(patch).some((value) => value !== undefined), "give at least one field to change"),
-);
+export const UpdateUserBody = v.pipe(fieldsOnly(patchFields), v.minEntries(1, "give at least one field to change"));
 
 export const UpdateUserRequestSchema = v.object({
   id: Id,
