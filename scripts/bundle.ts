@@ -58,7 +58,8 @@ const TELEMETRY = [
  * listed package is imported (or in FOUND_AT_RUN_TIME).
  */
 export const EXTERNALS: Record<Service, readonly string[]> = {
-  gateway: [...TELEMETRY, "@grpc/grpc-js", "pino", "swagger-ui-dist"],
+  // redis: the rate limits' counters (services/gateway/rate-limit.ts), never data.
+  gateway: [...TELEMETRY, "@grpc/grpc-js", "pino", "redis", "swagger-ui-dist"],
   writer: [...TELEMETRY, "@grpc/grpc-js", "pino", "@confluentinc/kafka-javascript", "postgres"],
   reader: [
     ...TELEMETRY,

@@ -28,6 +28,23 @@ test("a pair is created once: later calls, and racing ones, read the same key", 
   assert.equal(readJwks(files.jwksFile).keys[0]?.d, undefined, "no private part in the JWKS");
 });
 
+test("calls that reach a fresh verifier together all wait for its one read of the JWKS", async () => {
+  const files = ensureKeyPair(keyPairFiles(path.join(dir, "together"), "internal"));
+  const credential = await internalCredential(files.privateFile);
+  try {
+    const verify = internalVerifier(files.jwksFile);
+    const calls = Array.from({ length: 8 }, () => verify(credential.attach(new grpc.Metadata())));
+    const outcomes = await Promise.allSettled(calls);
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.status),
+      Array(8).fill("fulfilled"),
+      String(outcomes.find((outcome) => outcome.status === "rejected")?.reason),
+    );
+  } finally {
+    credential.stop();
+  }
+});
+
 test("a rotation signs with a new key and keeps trusting the previous one", async () => {
   const files = ensureKeyPair(keyPairFiles(path.join(dir, "rotation"), "internal"));
   const verify = internalVerifier(files.jwksFile);

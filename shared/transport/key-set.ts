@@ -76,7 +76,9 @@ export function keySet(
 
   const getKey: JWTVerifyGetKey = async (header, token) => {
     if (!local) {
-      if (Date.now() - lastAttempt >= cooldownMs || lastAttempt < 0) await load();
+      // A read under way (another call's) is waited for, not taken for a failure.
+      if (inFlight) await inFlight;
+      else if (Date.now() - lastAttempt >= cooldownMs) await load();
       if (!local) throw new KeysUnavailable("the signing keys could not be read");
     } else if (Date.now() - loadedAt > refreshMs && Date.now() - lastAttempt >= cooldownMs) {
       void load();
@@ -85,6 +87,10 @@ export function keySet(
       return await local(header, token);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      if (inFlight) {
+        await inFlight;
+        return local(header, token);
+      }
       const wait = cooldownMs - (Date.now() - lastAttempt);
       if (wait > 0 && !waitOutCooldown) throw error;
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
