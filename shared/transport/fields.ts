@@ -1,7 +1,6 @@
 // Field schemas every aggregate's API shares: ids, versions, timestamps, and the query-string form
 // of a request's fields.
 import * as v from "valibot";
-import { IntegerString } from "./http.ts";
 import { storableText } from "./validation.ts";
 
 export const Id = v.pipe(v.string(), v.uuid("must be a UUID"));
@@ -19,6 +18,28 @@ export const DisplayName = v.pipe(
 
 /** What a command answers: the aggregate's id and its version after the change. */
 export const versionOf = () => v.strictObject({ id: Id, version: Version });
+
+/** The bound a number schema's pipe sets with `kind` (min_value or max_value), if any. */
+function bound(schema: v.GenericSchema, kind: "min_value" | "max_value"): number | undefined {
+  const pipe = (schema as { pipe?: { type: string; requirement?: unknown }[] }).pipe ?? [];
+  const action = pipe.find((step) => step.type === kind);
+  return typeof action?.requirement === "number" ? action.requirement : undefined;
+}
+
+/**
+ * The decimal strings of the whole numbers a number schema admits: from 0 or 1 up to a power of ten
+ * (every query number here is such a range); anything else is refused when the route is declared.
+ */
+export function integerPattern(schema: v.GenericSchema): RegExp {
+  const min = bound(schema, "min_value");
+  const max = bound(schema, "max_value");
+  const zeros = max === undefined ? -1 : Math.log10(max);
+  if ((min !== 0 && min !== 1) || !Number.isInteger(zeros) || zeros < 1) {
+    throw new Error(`a query number must range from 0 or 1 to a power of ten (got ${min} to ${max})`);
+  }
+  const below = `[1-9]\\d{0,${zeros - 1}}`;
+  return new RegExp(`^(?:${min === 0 ? "0|" : ""}${below}|1${"0".repeat(zeros)})$`);
+}
 
 /** A field's schema as read from text: optional stays optional, so the object's keys stay optional. */
 type FromText<S> =
@@ -40,7 +61,10 @@ export function queryStringFields<E extends v.ObjectEntries>(entries: E): QueryF
     if (schema.type === "optional" && "wrapped" in schema) {
       return v.optional(fromText(schema.wrapped as v.GenericSchema));
     }
-    return schema.type === "number" ? v.pipe(IntegerString, schema as v.GenericSchema<number, number>) : schema;
+    if (schema.type !== "number") return schema;
+    // The digits' pattern states the range too, so the document says exactly which strings pass.
+    const digits = v.pipe(v.string(), v.regex(integerPattern(schema), "must be a whole number in range"));
+    return v.pipe(digits, v.transform(Number), schema as v.GenericSchema<number, number>);
   };
   return Object.fromEntries(
     Object.entries(entries).map(([name, schema]) => [name, fromText(schema)]),

@@ -95,9 +95,6 @@ export function queryObject(c: Context): Record<string, string> {
   return out;
 }
 
-/** A query string value as a whole number, or a 400 naming the parameter. */
-export const IntegerString = v.pipe(v.string(), v.regex(/^-?\d{1,16}$/, "must be a whole number"), v.transform(Number));
-
 /** Reads a JSON object body; malformed JSON, a non-object or a non-JSON content type is a 400 naming the body. */
 export async function readJson(c: Context): Promise<unknown> {
   const type = c.req.header("content-type") ?? "";

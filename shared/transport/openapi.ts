@@ -51,10 +51,17 @@ export interface HeaderObject {
   schema: JsonSchema;
 }
 
+export interface LinkObject {
+  operationId: string;
+  parameters: Record<string, string>;
+  description: string;
+}
+
 export interface ResponseObject {
   description: string;
   headers?: Record<string, HeaderObject | { $ref: string }>;
   content?: Record<string, MediaTypeObject>;
+  links?: Record<string, LinkObject>;
 }
 
 export interface OperationObject {
@@ -320,15 +327,54 @@ function headerParameters(fn: FunctionDeclaration, op: HttpOperation): Parameter
   return names.map((name) => ({ name, in: "header", required: false, ...REQUEST_HEADERS[name] }));
 }
 
-function responses(fn: FunctionDeclaration, op: HttpOperation, convert: ReturnType<typeof converter>) {
+/**
+ * Where a command's answer leads: its id and version into the read of that item (X-Min-Version,
+ * read your own write) and its ETag into the next change of it (If-Match), so a stateful client,
+ * a fuzzer's stateful phase among them, can follow a create to its read and its update.
+ */
+function linksOf(
+  fn: FunctionDeclaration,
+  op: HttpOperation,
+  status: string,
+  all: readonly FunctionDeclaration[],
+): Record<string, LinkObject> | undefined {
+  const response = op.responses[Number(status)];
+  if (fn.tier !== "writer" || !response?.schema || !(response.headers ?? []).includes("ETag")) return undefined;
+  const item = op.path.endsWith("/{id}") ? op.path : `${op.path}/{id}`;
+  const links: Record<string, LinkObject> = {};
+  for (const next of all) {
+    if (next.route.path !== item) continue;
+    const declared = new Set(next.route.headers ?? []);
+    const parameters: Record<string, string> = { "path.id": "$response.body#/id" };
+    if (declared.has("X-Min-Version")) parameters["header.X-Min-Version"] = "$response.body#/version";
+    if (declared.has("If-Match")) parameters["header.If-Match"] = "$response.header.ETag";
+    links[next.name] = {
+      operationId: next.name,
+      parameters,
+      description: declared.has("If-Match")
+        ? "Change it again, only if still at this version"
+        : "Read it, once the read model holds this version",
+    };
+  }
+  return Object.keys(links).length > 0 ? links : undefined;
+}
+
+function responses(
+  fn: FunctionDeclaration,
+  op: HttpOperation,
+  convert: ReturnType<typeof converter>,
+  all: readonly FunctionDeclaration[],
+) {
   const out: Record<string, ResponseObject> = {};
   for (const [status, response] of Object.entries(op.responses)) {
     if (!/^[123]\d\d$/.test(status)) throw new OpenApiError(`${fn.name}: ${status} is not a success status`);
     const headers = headerRefs(response.headers);
+    const links = linksOf(fn, op, status, all);
     out[status] = {
       description: response.description,
       ...(headers ? { headers } : {}),
       ...(response.schema ? { content: { "application/json": { schema: convert.schema(response.schema) } } } : {}),
+      ...(links ? { links } : {}),
     };
   }
   const problems = new Map<number, string[]>();
@@ -354,7 +400,12 @@ function responses(fn: FunctionDeclaration, op: HttpOperation, convert: ReturnTy
   return out;
 }
 
-function operation(fn: FunctionDeclaration, op: HttpOperation, convert: ReturnType<typeof converter>): OperationObject {
+function operation(
+  fn: FunctionDeclaration,
+  op: HttpOperation,
+  convert: ReturnType<typeof converter>,
+  all: readonly FunctionDeclaration[],
+): OperationObject {
   if (op.body && !v.is(op.body.schema, op.body.example)) {
     throw new OpenApiError(`${fn.name}: the body example does not pass the body schema`);
   }
@@ -377,7 +428,7 @@ function operation(fn: FunctionDeclaration, op: HttpOperation, convert: ReturnTy
           },
         }
       : {}),
-    responses: responses(fn, op, convert),
+    responses: responses(fn, op, convert, all),
     ...securityOf(fn),
   };
 }
@@ -439,7 +490,7 @@ export function buildOpenApi(
       const item = paths[op.path] ?? {};
       if (item[op.method])
         throw new OpenApiError(`${fn.name}: ${op.method.toUpperCase()} ${op.path} is documented twice`);
-      item[op.method] = operation(fn, op, convert);
+      item[op.method] = operation(fn, op, convert, functions);
       paths[op.path] = item;
     }
   }

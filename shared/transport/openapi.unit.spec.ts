@@ -10,7 +10,6 @@ import { CreateProductBody, createProduct } from "#functions/products/create-pro
 import { SearchProductsQuery } from "#functions/products/search-products/search-products.ts";
 import { allFunctions, writerFunctions } from "#functions/registry.ts";
 import type { FunctionDeclaration } from "./function.ts";
-import { IntegerString } from "./http.ts";
 import { buildOpenApi, type OpenApiDocument, OpenApiError, type OperationObject } from "./openapi.ts";
 import type { HttpOperation } from "./route.ts";
 
@@ -208,11 +207,10 @@ describe("parameters", () => {
     assert.equal(limit?.type, "string");
     assert.equal(typeof limit?.pattern, "string");
     const pattern = new RegExp(limit?.pattern ?? "", "u");
-    // What the pattern admits is what the route turns into a number (and then checks the range of).
-    for (const value of ["20", "-3", "0", "ten", "1.5", "1e3", ""]) {
-      assert.equal(pattern.test(value), v.is(IntegerString, value), `limit=${value}`);
+    // What the pattern admits is exactly what the route accepts, the range included.
+    for (const value of ["20", "1", "100", "101", "-3", "0", "007", "ten", "1.5", "1e3", ""]) {
+      assert.equal(pattern.test(value), v.is(SearchProductsQuery, { limit: value }), `limit=${value}`);
     }
-    assert.equal(v.is(SearchProductsQuery, { limit: "101" }), false, "the range is the route's to check");
     assert.deepEqual(byName.get("sort")?.schema.enum, [
       "name",
       "-name",
@@ -255,6 +253,25 @@ describe("parameters", () => {
     );
     assert.ok("304" in find("GetUser").op.responses);
     assert.ok("412" in find("UpdateUser").op.responses);
+  });
+});
+
+describe("links", () => {
+  test("a command's answer links its id and version to the read, and its ETag to the next change", () => {
+    const links = find("CreateProduct").op.responses["201"]?.links ?? {};
+    assert.deepEqual(Object.keys(links).sort(), ["DeleteProduct", "GetProduct", "UpdateProduct"]);
+    assert.deepEqual(links.GetProduct?.parameters, {
+      "path.id": "$response.body#/id",
+      "header.X-Min-Version": "$response.body#/version",
+    });
+    assert.deepEqual(links.UpdateProduct?.parameters, {
+      "path.id": "$response.body#/id",
+      "header.If-Match": "$response.header.ETag",
+    });
+    const afterUpdate = find("UpdateUser").op.responses["200"]?.links ?? {};
+    assert.deepEqual(Object.keys(afterUpdate).sort(), ["DeleteUser", "GetUser", "UpdateUser"]);
+    assert.equal(find("DeleteProduct").op.responses["204"]?.links, undefined, "a deletion answers no body");
+    assert.equal(find("GetProduct").op.responses["200"]?.links, undefined, "a query leads nowhere");
   });
 });
 
