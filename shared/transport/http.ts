@@ -1,6 +1,5 @@
 // Small HTTP helpers the declared routes share: JSON bodies, query strings, version headers, ETags.
 import type { Context } from "hono";
-import * as v from "valibot";
 import { DomainError, invalidInput } from "../platform/errors.ts";
 
 /** What a version header may hold: `"<n>"`, weak `W/"<n>"`, bare `<n>`, or `*` (any version). */
