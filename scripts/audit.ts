@@ -5,8 +5,8 @@
 // OUTBOX_RETENTION_HOURS are deleted there, and the command says when the history it prints may
 // be missing older events for that reason. `--json` prints the envelopes' fields as JSON lines.
 import postgres from "postgres";
-import { ConfigError, loadConfig } from "#shared/platform/config.ts";
-import { parseCommandLine } from "./command-line.ts";
+import { loadConfig } from "#shared/platform/config.ts";
+import { parseCommandLine, runMain } from "./command-line.ts";
 
 const USAGE = `usage: npm run audit -- <product|user> <id> [--json]
   the history of one aggregate from the writer's outbox: version, event, when, actor, correlation id
@@ -85,10 +85,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`audit: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
-  },
-);
+runMain("audit", main);

@@ -3,8 +3,23 @@
 // know, or an argument it does not take, is one line on stderr and exit 2. Each script calls it
 // before anything else, so that neither answer provisions or connects to anything.
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { ConfigError } from "#shared/platform/config.ts";
 
 type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
+
+/**
+ * Runs a script's `main` and exits with its code; a failure is one line naming the script, and
+ * exit 2 for a configuration error (as for a wrong argument), else 1.
+ */
+export function runMain(script: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`${script}: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(error instanceof ConfigError ? 2 : 1);
+    },
+  );
+}
 
 /** `config` as for parseArgs (strict; `help` is added); exits on `--help` and on a wrong argument. */
 export function parseCommandLine<T extends ParseArgsConfig>(script: string, usage: string, config: T): Parsed<T> {

@@ -5,10 +5,10 @@
 // and the JUnit report kept under .local/fuzz/. Exit 1 on any failure.
 import path from "node:path";
 import { up } from "#infra/stack.ts";
-import { ConfigError, loadConfig } from "#shared/platform/config.ts";
+import { loadConfig } from "#shared/platform/config.ts";
 import { adminHeaders } from "#tests/support/auth.ts";
 import { startSystem } from "#tests/support/system.ts";
-import { parseCommandLine } from "./command-line.ts";
+import { parseCommandLine, runMain } from "./command-line.ts";
 import { runSchemathesis } from "./fuzz/schemathesis.ts";
 
 const USAGE = `usage: npm run fuzz [-- --seconds 600] [--seed N] [--url URL]
@@ -63,10 +63,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`fuzz: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
-  },
-);
+runMain("fuzz", main);

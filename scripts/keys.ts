@@ -5,7 +5,7 @@
 // minute (it reads the file each time it signs), and a tier reads its JWKS again on a key id it does
 // not know. Rotating `issuer` makes `npm run token` sign with a new key; the gateway fetches it the
 // same way.
-import { ConfigError, loadConfig } from "#shared/platform/config.ts";
+import { loadConfig } from "#shared/platform/config.ts";
 import {
   ensureKeyPair,
   type KeyPairFiles,
@@ -14,7 +14,7 @@ import {
   readPrivateJwk,
   rotateKeyPair,
 } from "#shared/platform/local-keys.ts";
-import { parseCommandLine } from "./command-line.ts";
+import { parseCommandLine, runMain } from "./command-line.ts";
 
 const USAGE = `usage: npm run keys -- list                       the key files, the signing key id and the public key ids
        npm run keys -- rotate <internal|issuer>    a new signing key; the previous public key stays trusted
@@ -52,10 +52,4 @@ async function main(): Promise<number> {
   return 2;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`keys: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
-  },
-);
+runMain("keys", main);

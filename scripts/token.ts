@@ -2,7 +2,7 @@
 // issuer (the key under AUTH_KEYS_DIR, created if missing), which the local gateway trusts when no
 // AUTH_JWKS_URL is set. For curl: -H "Authorization: Bearer $(npm run -s token -- --sub me)".
 import { ConfigError, loadConfig } from "#shared/platform/config.ts";
-import { parseCommandLine } from "./command-line.ts";
+import { parseCommandLine, runMain } from "./command-line.ts";
 import { mintToken } from "./local-token.ts";
 
 const USAGE = `usage: npm run token -- --sub <subject> [--roles r1,r2] [--ttl 1h]
@@ -41,10 +41,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`token: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
-  },
-);
+runMain("token", main);

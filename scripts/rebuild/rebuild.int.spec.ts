@@ -18,7 +18,7 @@ import type { ReadModelDoc } from "#shared/read-side/versioned-projection.ts";
 import * as schema from "#shared/write-side/db/schema.ts";
 import { callJson } from "#tests/support/http.ts";
 import { runScript } from "#tests/support/processes.ts";
-import { eventually, startSystem, type TestSystem, testLog } from "#tests/support/system.ts";
+import { eventually, startSystem, type TestSystem, testLog, UNREACHED_BUDGETS } from "#tests/support/system.ts";
 import { documentOf } from "./copy.ts";
 import { RebuildRefused } from "./pointer.ts";
 import { dropPrevious, type RebuildContext, type RebuildOptions, rebuild, rebuildOne, rollback } from "./run.ts";
@@ -138,8 +138,7 @@ before(async () => {
       ...process.env,
       GATEWAY_PORT: "0",
       GATEWAY_METRICS_PORT: "0",
-      RATE_LIMIT_READS: "1000000000",
-      RATE_LIMIT_COMMANDS: "1000000000",
+      ...UNREACHED_BUDGETS,
       WRITER_ADDRESS: `127.0.0.1:${system.writer.grpcPort}`,
       READER_ADDRESS: `127.0.0.1:${system.reader.grpcPort},127.0.0.1:${second.grpcPort}`,
     }),

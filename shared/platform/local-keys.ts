@@ -66,8 +66,8 @@ const publicOf = (privateJwk: Jwk): Jwk => {
 
 /** Creates the pair if its private key file is missing; returns its files either way. */
 export function ensureKeyPair(files: KeyPairFiles): KeyPairFiles {
-  const { privateJwk } = newKey();
-  createOnce(files.privateFile, `${JSON.stringify(privateJwk)}\n`);
+  // A key is made only when none is there (every service and tool calls this at start).
+  if (!fs.existsSync(files.privateFile)) createOnce(files.privateFile, `${JSON.stringify(newKey().privateJwk)}\n`);
   // The JWKS holds at least the current private key's public half (a crash between the two files,
   // or a JWKS removed by hand, is mended here).
   const current = readPrivateJwk(files.privateFile);

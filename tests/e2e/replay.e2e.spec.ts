@@ -14,7 +14,7 @@ import { type Config, loadConfig } from "#shared/platform/config.ts";
 import { topicFor } from "#shared/platform/events.ts";
 import { connectProducer, kafkaClient } from "#shared/platform/kafka.ts";
 import { callJson } from "../support/http.ts";
-import { cleanUp, eventually, runId, testConfig, testLog } from "../support/system.ts";
+import { cleanUp, eventually, runId, testConfig, testLog, UNREACHED_BUDGETS } from "../support/system.ts";
 
 const TOPICS = ["product", "user"];
 let config: Config;
@@ -65,8 +65,7 @@ before(async () => {
       ...process.env,
       GATEWAY_PORT: "0",
       GATEWAY_METRICS_PORT: "0",
-      RATE_LIMIT_READS: "1000000000",
-      RATE_LIMIT_COMMANDS: "1000000000",
+      ...UNREACHED_BUDGETS,
       WRITER_ADDRESS: `127.0.0.1:${writer.grpcPort}`,
       READER_ADDRESS: `127.0.0.1:${reader.grpcPort}`,
     }),

@@ -10,6 +10,7 @@ import { down, up } from "#infra/stack.ts";
 import type { ServiceName } from "#services/launch.ts";
 import { type Config, loadConfig } from "#shared/platform/config.ts";
 import { type ServiceProcess, spawnService, waitReady } from "#tests/support/processes.ts";
+import { UNREACHED_BUDGETS } from "#tests/support/system.ts";
 import { eventually, freePort } from "#tests/support/wait.ts";
 
 export const SERVER_NAMES = ["postgres", "postgres-read", "redis", "kafka", "ferretdb"] as const;
@@ -87,8 +88,7 @@ export async function startFaultStack(say: (line: string) => void): Promise<Faul
     // The keys the suite's clients mint their tokens with (this process's), not a folder of the stack's.
     AUTH_KEYS_DIR: loadConfig().auth.keysDir,
     // The limits on, with budgets the load never reaches.
-    RATE_LIMIT_READS: "1000000000",
-    RATE_LIMIT_COMMANDS: "1000000000",
+    ...UNREACHED_BUDGETS,
     POSTGRES_URL: config.postgres.url,
     MONGODB_URL: config.mongodb.url,
     REDIS_URL: config.redis.url,

@@ -7,6 +7,7 @@ import { bearer, type TokenRequest } from "#scripts/local-token.ts";
 import { admission, gatewayAuth } from "#services/gateway/admission.ts";
 import { loadConfig } from "#shared/platform/config.ts";
 import type { GatewayCalls } from "#shared/transport/function.ts";
+import { UNREACHED_BUDGETS } from "./system.ts";
 
 export const ADMIN: TokenRequest = { subject: "test-admin", roles: [CATALOG_ADMIN, USER_ADMIN] };
 
@@ -26,7 +27,6 @@ export async function testGatewayCalls(
   deadlineMs: number,
   env: Record<string, string> = {},
 ): Promise<GatewayCalls & { stop(): Promise<void> }> {
-  const budgets = { RATE_LIMIT_READS: "1000000000", RATE_LIMIT_COMMANDS: "1000000000" };
-  const auth = await gatewayAuth(loadConfig({ ...process.env, ...budgets, ...env }), () => {});
+  const auth = await gatewayAuth(loadConfig({ ...process.env, ...UNREACHED_BUDGETS, ...env }), () => {});
   return { deadlineMs, admit: admission(auth.tokens, auth.credential, auth.limits), stop: auth.stop };
 }

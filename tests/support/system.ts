@@ -21,6 +21,9 @@ export const runId = (process.env.CQRS_TEST_RUN_ID ?? `local${process.pid}`).toL
 /** Logs of services under test: kept quiet unless TEST_LOGS=1. */
 export const testLog: Log = process.env.TEST_LOGS === "1" ? createLog("test") : () => {};
 
+/** Rate-limit budgets no test reaches: the limiter stays on (the rate-limit tests set their own). */
+export const UNREACHED_BUDGETS = { RATE_LIMIT_READS: "1000000000", RATE_LIMIT_COMMANDS: "1000000000" };
+
 /** The environment of one isolated test system named `name` (its services on free ports). */
 export function testEnv(name: string, overrides: Record<string, string> = {}): Record<string, string> {
   const base = loadConfig();
@@ -39,9 +42,7 @@ export function testEnv(name: string, overrides: Record<string, string> = {}): R
     READER_HTTP_PORT: "0",
     GATEWAY_PORT: "0",
     GATEWAY_METRICS_PORT: "0",
-    // The limits stay on, with budgets no test reaches (the rate-limit tests set their own).
-    RATE_LIMIT_READS: "1000000000",
-    RATE_LIMIT_COMMANDS: "1000000000",
+    ...UNREACHED_BUDGETS,
     OUTBOX_POLL_MS: "500",
     // Room for a loaded 2-core machine to carry a write to the read model, within the gateway's
     // 5 s gRPC deadline.
