@@ -2,25 +2,23 @@
 // bodies, the gRPC requests (validated again at the writer) and the domain.
 import * as v from "valibot";
 import { DisplayName } from "#shared/transport/fields.ts";
-import { storableText } from "#shared/transport/validation.ts";
+import { text } from "#shared/transport/text.ts";
 
 const PRICE_MAX = 1_000_000_000_000; // 10^12 minor units: far above any price, far below 2^53
 const STOCK_MAX = 1_000_000_000;
 
+/** One tag: a line of 1 to 40 characters, kept in lower case (checked as given, then lowered). */
+export const tag = (field: string) => v.pipe(text(field, { min: 1, max: 40 }), v.toLowerCase());
+
 export const fields = {
   sku: v.pipe(
     v.string(),
-    v.trim(),
     v.minLength(1, "sku must not be empty"),
     v.maxLength(64, "sku is at most 64 characters"),
     v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "sku may hold letters, digits, '.', '_' and '-'"),
   ),
   name: DisplayName,
-  description: v.pipe(
-    v.string(),
-    v.maxLength(2000, "description is at most 2000 characters"),
-    storableText("description", false),
-  ),
+  description: text("description", { max: 2000, form: "lines" }),
   priceCents: v.pipe(
     v.number(),
     v.integer("priceCents must be a whole number of minor units"),
@@ -35,16 +33,7 @@ export const fields = {
     v.maxValue(STOCK_MAX, `stock is at most ${STOCK_MAX}`),
   ),
   tags: v.pipe(
-    v.array(
-      v.pipe(
-        v.string(),
-        v.trim(),
-        v.toLowerCase(),
-        v.minLength(1, "a tag must not be empty"),
-        v.maxLength(40, "a tag is at most 40 characters"),
-        storableText("a tag"),
-      ),
-    ),
+    v.array(tag("a tag")),
     v.maxLength(20, "at most 20 tags"),
     v.transform((tags) => [...new Set(tags)]),
   ),

@@ -148,8 +148,8 @@ function parse<S extends v.GenericSchema>(
 }
 
 describe("field rules", () => {
-  test("tags are trimmed, lower-cased and de-duplicated, in first-seen order", () => {
-    assert.deepEqual(parse(fields.tags, ["  Tools ", "tools", "SMALL", "small ", "Big"]), {
+  test("tags are lower-cased and de-duplicated, in first-seen order", () => {
+    assert.deepEqual(parse(fields.tags, ["Tools", "tools", "SMALL", "small", "Big"]), {
       ok: true,
       output: ["tools", "small", "big"],
     });
@@ -161,8 +161,12 @@ describe("field rules", () => {
     assert.deepEqual(parse(fields.tags, [...twenty, "t20"]), { ok: false, messages: ["at most 20 tags"] });
   });
 
-  test("a tag must not be empty after trimming, nor longer than 40 characters", () => {
-    assert.deepEqual(parse(fields.tags, ["   "]), { ok: false, messages: ["a tag must not be empty"] });
+  test("a tag must not be empty, padded, nor longer than 40 characters", () => {
+    assert.deepEqual(parse(fields.tags, [""]), { ok: false, messages: ["a tag must not be empty"] });
+    assert.deepEqual(parse(fields.tags, [" tools"]), {
+      ok: false,
+      messages: ["a tag must not begin or end with whitespace"],
+    });
     assert.deepEqual(parse(fields.tags, ["x".repeat(40)]), { ok: true, output: ["x".repeat(40)] });
     assert.deepEqual(parse(fields.tags, ["x".repeat(41)]), { ok: false, messages: ["a tag is at most 40 characters"] });
   });
@@ -172,12 +176,11 @@ describe("field rules", () => {
     assert.equal(parse(fields.tags, [1]).ok, false);
   });
 
-  test("sku: letters, digits, '.', '_' and '-', starting with a letter or digit, trimmed, 1..64", () => {
+  test("sku: letters, digits, '.', '_' and '-', starting with a letter or digit, 1..64", () => {
     for (const good of ["A", "WID-1", "a.b_c-9", "0abc", "x".repeat(64)]) {
       assert.deepEqual(parse(fields.sku, good), { ok: true, output: good }, good);
     }
-    assert.deepEqual(parse(fields.sku, "  WID-1 "), { ok: true, output: "WID-1" });
-    for (const bad of ["", "   ", "-abc", ".abc", "wid 1", "wid/1", "wíd", "x".repeat(65)]) {
+    for (const bad of ["", "   ", "  WID-1 ", "WID-1\n", "-abc", ".abc", "wid 1", "wid/1", "wíd", "x".repeat(65)]) {
       assert.equal(parse(fields.sku, bad).ok, false, JSON.stringify(bad));
     }
   });

@@ -1,20 +1,14 @@
 // Field schemas every aggregate's API shares: ids, versions, timestamps, and the query-string form
 // of a request's fields.
 import * as v from "valibot";
-import { storableText } from "./validation.ts";
+import { text } from "./text.ts";
 
 export const Id = v.pipe(v.string(), v.uuid("must be a UUID"));
 export const Version = v.pipe(v.number(), v.integer(), v.minValue(1, "versions start at 1"));
 export const Timestamp = v.pipe(v.string(), v.isoTimestamp());
 
-/** A name people read (a product's, a user's): one line, trimmed, 1 to 200 characters. */
-export const DisplayName = v.pipe(
-  v.string(),
-  v.trim(),
-  v.minLength(1, "name must not be empty"),
-  v.maxLength(200, "name is at most 200 characters"),
-  storableText("name"),
-);
+/** A name people read (a product's, a user's): one line, 1 to 200 characters, none of them padding. */
+export const DisplayName = text("name", { min: 1, max: 200 });
 
 /** What a command answers: the aggregate's id and its version after the change. */
 export const versionOf = () => v.strictObject({ id: Id, version: Version });

@@ -3,8 +3,8 @@
 // responses the schemas of what it answers, converted to JSON Schema (draft 2020-12, the dialect of
 // OpenAPI 3.1). There is no hand-written copy to drift. A pipe is documented as the client sends
 // it, up to its first type transformation (a query's `limit` is a string of digits; its range is
-// checked after the conversion); the rules after a normalising step (trim, lower-casing) are kept as
-// those of the canonical value; a check in code (`v.check`) is left out rather than guessed at.
+// checked after the conversion); a check in code states what it is marked to state (`documented`,
+// as every text field's rules are, shared/transport/text.ts) and is otherwise left out.
 // Anything else the converter cannot express fails the build of the document, loudly.
 import { type ConversionConfig, type JsonSchema, toJsonSchema, toJsonSchemaDefs } from "@valibot/to-json-schema";
 import * as v from "valibot";
@@ -12,6 +12,7 @@ import type { FunctionDeclaration } from "./function.ts";
 import { COUNT_HEADER_MAX, VERSION_HEADER } from "./http.ts";
 import type { Problem } from "./problem.ts";
 import type { HttpOperation, RequestHeader, ResponseHeader } from "./route.ts";
+import { documentationOf } from "./text.ts";
 
 /** Every error body: RFC 9457 problem details (shared/transport/problem.ts). */
 export const ProblemSchema = v.strictObject({
@@ -174,10 +175,12 @@ const COMMAND_PROBLEMS = {
 const BODY_PROBLEMS = { 413: "the body is too large" } as const;
 
 /**
- * valibot pipe steps JSON Schema cannot state and the document leaves out: normalising
- * transformations (the constraints after them are kept, as the canonical form) and checks in code.
+ * valibot pipe steps the document leaves out: lower-casing, which follows the checks of what the
+ * client sends (a tag), so the value is documented as sent.
  */
-const IGNORED_ACTIONS = ["trim", "to_lower_case", "check"];
+const IGNORED_ACTIONS = ["to_lower_case"];
+/** Checks in code: documented where marked (`documented`, as every text field is), else left out. */
+const CHECKS = ["check", "raw_check"];
 
 /**
  * A converter from valibot to JSON Schema where each named schema becomes a reference to
@@ -193,6 +196,12 @@ function converter(definitions: Record<string, v.GenericSchema>) {
     definitions,
     ignoreActions: IGNORED_ACTIONS,
     overrideRef: ({ referenceId }) => `${COMPONENT_SCHEMAS}${referenceId}`,
+    // A step marked `documented` adds what it states; any other check in code is left out.
+    overrideAction: ({ valibotAction, jsonSchema }) => {
+      const stated = documentationOf(valibotAction);
+      if (stated) return { ...jsonSchema, ...stated };
+      return CHECKS.includes(valibotAction.type) ? jsonSchema : undefined;
+    },
   };
   /**
    * Drops the converter's `$schema` and `$defs` (the definitions live in components) and writes

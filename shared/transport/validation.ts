@@ -31,14 +31,3 @@ export function parseInput<S extends v.GenericSchema>(schema: S, input: unknown,
 }
 
 export const withoutNul = (text: string) => !text.includes("\u0000");
-const withoutControlCharacters = (text: string) => !/\p{Cc}/u.test(text);
-
-/**
- * Text the stores can keep: PostgreSQL refuses NUL in text and jsonb, so it is refused here as bad
- * input rather than failing later as an error. `singleLine` also refuses the other control
- * characters (tabs, newlines), which have no place in a name or a search.
- */
-export const storableText = (field: string, singleLine = true) =>
-  singleLine
-    ? v.check(withoutControlCharacters, `${field} must not contain control characters`)
-    : v.check(withoutNul, `${field} must not contain NUL characters`);

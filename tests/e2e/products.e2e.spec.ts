@@ -112,6 +112,10 @@ describe("products through the gateway", () => {
     assert.equal(stale.status, 412);
     const deleted = await call("DELETE", `/api/v1/products/${id}`);
     assert.equal(deleted.status, 204);
+    assert.equal(deleted.headers.get("etag"), '"2"');
+    // Read-your-delete: the deletion's version as X-Min-Version waits for the tombstone, then 404s.
+    const ownRead = await call("GET", `/api/v1/products/${id}`, undefined, { "X-Min-Version": "2" });
+    assert.equal(ownRead.status, 404, JSON.stringify(ownRead.body));
     await eventually("the product to be gone", async () => {
       const read = await call("GET", `/api/v1/products/${id}`);
       return read.status === 404 ? read : undefined;

@@ -6,9 +6,10 @@ import { ReaderServiceService, type SearchProductsRequest } from "#proto/gen/rea
 import { CURSOR_MESSAGE, Cursor, cursorFitsSort, Limit, sortOrders } from "#shared/transport/cursor.ts";
 import { queryStringFields } from "#shared/transport/fields.ts";
 import { declareFunction } from "#shared/transport/function.ts";
-import { fieldsOnly, storableText } from "#shared/transport/validation.ts";
+import { text } from "#shared/transport/text.ts";
+import { fieldsOnly } from "#shared/transport/validation.ts";
 import { ProductSchema, TAG } from "../product-api.ts";
-import { fields } from "../product-fields.ts";
+import { fields, tag } from "../product-fields.ts";
 
 /** The orders a search offers, and what a cursor's last value is in each. */
 export const SORTS = sortOrders(
@@ -17,8 +18,8 @@ export const SORTS = sortOrders(
 );
 
 const searchFields = {
-  q: v.optional(v.pipe(v.string(), v.maxLength(200, "q is at most 200 characters"), storableText("q"))),
-  tag: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.minLength(1), v.maxLength(40), storableText("tag"))),
+  q: v.optional(text("q", { max: 200, padded: true })),
+  tag: v.optional(tag("tag")),
   minPriceCents: v.optional(fields.priceCents),
   maxPriceCents: v.optional(fields.priceCents),
   sort: v.optional(SORTS.SortSchema),

@@ -11,7 +11,8 @@ import { type ListUsersRequest, ReaderServiceService } from "#proto/gen/reader/v
 import { CURSOR_MESSAGE, Cursor, cursorFitsSort, Limit, sortOrders } from "#shared/transport/cursor.ts";
 import { queryStringFields } from "#shared/transport/fields.ts";
 import { declareFunction } from "#shared/transport/function.ts";
-import { fieldsOnly, storableText } from "#shared/transport/validation.ts";
+import { text } from "#shared/transport/text.ts";
+import { fieldsOnly } from "#shared/transport/validation.ts";
 import { TAG, USER_ADMIN, UserSchema } from "../user-api.ts";
 
 /** The orders a listing offers, and what a cursor's last value is in each. */
@@ -21,7 +22,7 @@ export const SORTS = sortOrders(
 );
 
 const listFields = {
-  q: v.optional(v.pipe(v.string(), v.maxLength(254, "q is at most 254 characters"), storableText("q"))),
+  q: v.optional(text("q", { max: 254, padded: true })),
   sort: v.optional(SORTS.SortSchema),
   limit: v.optional(Limit),
   cursor: v.optional(Cursor),
