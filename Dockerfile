@@ -62,11 +62,12 @@ RUN node scripts/bundle.ts stage "${SERVICE}" /runtime \
 # The end-to-end suite against a running gateway (compose: `docker compose --profile test run --rm e2e`).
 # The tests start no services of their own when E2E_GATEWAY_URL is set.
 FROM build AS e2e
-# The docs page test drives Debian's headless Chromium (no browser download).
+# The docs page test drives Debian's headless Chromium (no browser download); the fuzz test installs
+# schemathesis into a Python virtual environment (python3-venv) on its first run.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium \
+ && apt-get install -y --no-install-recommends chromium python3-venv \
  && rm -rf /var/lib/apt/lists/*
-ENV E2E_GATEWAY_URL=http://gateway:8080
+ENV E2E_GATEWAY_URL=http://gateway-e2e:8080
 # The docs page test keeps its screenshot in .local/; the rest of /app stays root's, read-only to node.
 RUN mkdir -p /app/.local && chown node:node /app/.local
 # The keys volume (compose.yaml): the tests mint their tokens with the local issuer's key in it.

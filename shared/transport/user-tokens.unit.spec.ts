@@ -87,6 +87,57 @@ describe("a token from an identity provider", () => {
     });
   });
 
+  test("a token exactly as Keycloak 26.7.3 issues it for compose's realm (infra/keycloak) is ada's, with her roles", async () => {
+    // Captured from Keycloak 26.7.3 running infra/keycloak/cqrs-ts-realm.json, published as
+    // http://localhost:8180 (compose.yaml): a password grant for ada through cqrs-ts-cli. Only the
+    // times, ids and the signature are new; its JWKS also serves an encryption key.
+    const kid = "psj4bjGB0InxBSk2SHuoANJ-RMiQZHoAIFW4f_fzYgA";
+    const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
+    const encryption = await generateKeyPair("RSA-OAEP", { extractable: true });
+    idp.keys = [
+      { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" },
+      { ...(await exportJWK(encryption.publicKey)), kid: "enc-1", alg: "RSA-OAEP", use: "enc" },
+    ];
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({
+      exp: now + 900,
+      iat: now,
+      jti: "onrtro:f0d53bb9-6d61-1890-d8c0-e7c94a4d51a0",
+      iss: "http://localhost:8180/realms/cqrs-ts",
+      aud: ["cqrs-ts", "account"],
+      sub: "3f0b8f9e-8a53-4c1f-9d44-5f3c2b7a9e01",
+      typ: "Bearer",
+      azp: "cqrs-ts-cli",
+      sid: "tvnNtIGPI7veoyXd_xy3WTTs",
+      acr: "1",
+      realm_access: {
+        roles: ["default-roles-cqrs-ts", "user-admin", "offline_access", "catalog-admin", "uma_authorization"],
+      },
+      resource_access: { account: { roles: ["manage-account", "manage-account-links", "view-profile"] } },
+      scope: "profile email",
+      email_verified: true,
+      name: "Ada Lovelace",
+      preferred_username: "ada",
+      given_name: "Ada",
+      family_name: "Lovelace",
+      email: "ada@example.com",
+    })
+      .setProtectedHeader({ alg: "RS256", typ: "JWT", kid })
+      .sign(privateKey);
+    // The gateway's settings in compose.yaml.
+    const verifier = tokenVerifier(
+      settings({
+        issuer: "http://localhost:8180/realms/cqrs-ts",
+        audience: "cqrs-ts",
+        rolesClaim: "realm_access.roles",
+      }),
+    );
+    assert.deepEqual(await verifier.actorOf(`Bearer ${token}`), {
+      subject: "3f0b8f9e-8a53-4c1f-9d44-5f3c2b7a9e01",
+      roles: ["default-roles-cqrs-ts", "user-admin", "offline_access", "catalog-admin", "uma_authorization"],
+    });
+  });
+
   test("no Authorization header is no caller; another scheme is invalid_request", async () => {
     const verifier = tokenVerifier(settings());
     assert.equal(await verifier.actorOf(undefined), undefined);

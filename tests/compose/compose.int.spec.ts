@@ -11,6 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as v from "valibot";
+import { CATALOG_ADMIN } from "#functions/products/product-api.ts";
+import { USER_ADMIN } from "#functions/users/user-api.ts";
 import { KAFKA_VERSION } from "#infra/kafka/kafka.ts";
 import { SERVICE_ENV } from "#shared/platform/config.ts";
 
@@ -27,6 +29,7 @@ const INFRASTRUCTURE = {
   loki: "grafana/loki:3.7.3",
   prometheus: "prom/prometheus:v3.13.5",
   grafana: "grafana/grafana:12.4.3",
+  keycloak: "quay.io/keycloak/keycloak:26.7.3",
 } as const;
 
 /** The collector's base image: compose builds it with a healthcheck probe added (see compose.yaml). */
@@ -69,6 +72,31 @@ const ServiceSchema = v.object({
   ),
   profiles: v.optional(v.array(v.string())),
 });
+/** The part of Keycloak's realm representation (infra/keycloak/cqrs-ts-realm.json) checked here. */
+const RealmSchema = v.object({
+  realm: v.string(),
+  roles: v.object({ realm: v.array(v.object({ name: v.string() })) }),
+  clients: v.array(
+    v.object({
+      clientId: v.string(),
+      publicClient: v.boolean(),
+      directAccessGrantsEnabled: v.optional(v.boolean()),
+      protocolMappers: v.array(v.object({ protocolMapper: v.string(), config: v.record(v.string(), v.string()) })),
+    }),
+  ),
+  users: v.array(
+    v.object({
+      username: v.string(),
+      email: v.optional(v.string()),
+      firstName: v.optional(v.string()),
+      lastName: v.optional(v.string()),
+      credentials: v.optional(v.array(v.object({ type: v.string(), value: v.string() }))),
+      realmRoles: v.array(v.string()),
+      serviceAccountClientId: v.optional(v.string()),
+    }),
+  ),
+});
+
 const ProjectSchema = v.object({ name: v.string(), services: v.record(v.string(), ServiceSchema) });
 type Project = v.InferOutput<typeof ProjectSchema>;
 type Service = v.InferOutput<typeof ServiceSchema>;
@@ -253,18 +281,84 @@ describe("compose.yaml", () => {
     );
   });
 
-  test("the e2e service exists only with the test profile", () => {
-    assert.equal(project().services.e2e, undefined, "e2e must not start with a plain `docker compose up`");
+  test("the e2e service exists only with the test profile, and calls a gateway that trusts its tokens", () => {
+    for (const name of ["e2e", "gateway-e2e"]) {
+      assert.equal(project().services[name], undefined, `${name} must not start with a plain \`docker compose up\``);
+    }
     const p = load(["test"]);
     for (const name of [...Object.keys(INFRASTRUCTURE), ...OURS]) service(p, name);
     const e2e = service(p, "e2e");
     assert.deepEqual(e2e.profiles, ["test"]);
     assert.equal(e2e.build?.target, "e2e");
     assert.equal(e2e.build?.context, root);
-    assert.equal(e2e.depends_on?.gateway?.condition, "service_healthy");
+    assert.equal(e2e.depends_on?.["gateway-e2e"]?.condition, "service_healthy");
     const url = new URL(env(e2e, "E2E_GATEWAY_URL"));
-    assert.equal(url.hostname, "gateway");
-    assert.equal(url.port, env(service(p, "gateway"), "GATEWAY_PORT"));
+    assert.equal(url.hostname, "gateway-e2e");
+    const gateway = service(p, "gateway-e2e");
+    assert.equal(url.port, env(gateway, "GATEWAY_PORT"));
+    // The gateway image, unpublished, trusting the local issuer whose keys the tests sign with.
+    assert.deepEqual(gateway.profiles, ["test"]);
+    assert.equal(gateway.build?.target, "runtime");
+    assert.equal(gateway.build?.args?.SERVICE, "gateway");
+    assert.deepEqual(gateway.ports ?? [], []);
+    assert.equal(gateway.environment?.AUTH_JWKS_URL, "", "gateway-e2e reads the local issuer's JWKS file");
+    const keysVolume = (svc: Service) =>
+      svc.volumes?.find((volume) => volume.target === env(svc, "AUTH_KEYS_DIR"))?.source ?? "(none)";
+    assert.equal(keysVolume(gateway), keysVolume(e2e), "the tests' keys are the ones gateway-e2e trusts");
+    for (const variable of SERVICE_ENV.gateway) {
+      assert.equal(env(gateway, variable), env(service(p, "gateway"), variable), `gateway-e2e ${variable}`);
+    }
+  });
+
+  test("the gateway trusts the Keycloak realm compose imports: its keys, issuer, audience and roles", () => {
+    const p = project();
+    const keycloak = service(p, "keycloak");
+    const mount = keycloak.volumes?.find((volume) => volume.target.startsWith("/opt/keycloak/data/import/"));
+    assert.ok(mount?.source && mount.read_only, "the realm file is mounted read-only into Keycloak's import folder");
+    assert.equal(mount.source, path.join(root, "infra/keycloak/cqrs-ts-realm.json"));
+    assert.ok(keycloak.command?.includes("--import-realm"), `keycloak command: ${keycloak.command}`);
+    const realm = v.parse(RealmSchema, JSON.parse(fs.readFileSync(mount.source, "utf8")));
+
+    // Keycloak names itself by KC_HOSTNAME, the address published on the host.
+    const hostname = new URL(env(keycloak, "KC_HOSTNAME"));
+    assert.ok(
+      keycloak.ports?.some(
+        (port) => port.published === hostname.port && port.target === 8080 && port.host_ip === "127.0.0.1",
+      ),
+      `KC_HOSTNAME ${hostname} is not where keycloak is published: ${JSON.stringify(keycloak.ports)}`,
+    );
+
+    const gateway = service(p, "gateway");
+    assert.equal(gateway.depends_on?.keycloak?.condition, "service_healthy");
+    assert.equal(
+      env(gateway, "AUTH_JWKS_URL"),
+      `http://keycloak:8080/realms/${realm.realm}/protocol/openid-connect/certs`,
+    );
+    assert.equal(env(gateway, "AUTH_ISSUER"), `${hostname.origin}/realms/${realm.realm}`);
+    assert.equal(env(gateway, "AUTH_ROLES_CLAIM"), "realm_access.roles");
+    // Every client puts the gateway's audience into its access tokens (Keycloak's default is "account").
+    for (const client of realm.clients) {
+      const audiences = client.protocolMappers
+        .filter((mapper) => mapper.protocolMapper === "oidc-audience-mapper")
+        .filter((mapper) => mapper.config["access.token.claim"] === "true")
+        .map((mapper) => mapper.config["included.custom.audience"]);
+      assert.deepEqual(audiences, [env(gateway, "AUTH_AUDIENCE")], `${client.clientId}'s audiences`);
+    }
+
+    // The roles the policy names, and the example users: one holding both, one neither.
+    const roles = realm.roles.realm.map((role) => role.name);
+    assert.deepEqual(roles.sort(), [CATALOG_ADMIN, USER_ADMIN].sort());
+    const people = realm.users.filter((user) => user.serviceAccountClientId === undefined);
+    assert.equal(people.length, 2);
+    const held = (name: string) => people.find((user) => user.username === name)?.realmRoles ?? [];
+    assert.ok([CATALOG_ADMIN, USER_ADMIN].every((role) => held("ada").includes(role)));
+    assert.ok([CATALOG_ADMIN, USER_ADMIN].every((role) => !held("grace").includes(role)));
+    for (const user of people) {
+      // Keycloak's user profile asks for these before a password login is allowed.
+      assert.ok(user.email && user.firstName && user.lastName && user.credentials?.length, user.username);
+    }
+    const cli = realm.clients.find((client) => client.clientId === "cqrs-ts-cli");
+    assert.ok(cli?.publicClient && cli.directAccessGrantsEnabled, "cqrs-ts-cli is a public client with password grant");
   });
 
   test("a depends_on naming a missing service is rejected with a one-line message", () => {

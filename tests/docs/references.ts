@@ -65,6 +65,7 @@ export const STANDARD_VARIABLES: ReadonlyMap<string, string> = new Map([
   ["OTEL_RESOURCE_ATTRIBUTES", "read by the OpenTelemetry resource detector (envDetector)"],
   ["XDG_CACHE_HOME", "the XDG base directory spec's cache folder"],
   ["PATH", "the shell's search path"],
+  ["KC_HOSTNAME", "read by Keycloak (compose.yaml): the address it names itself by, its tokens' issuer"],
 ]);
 
 /** Single words that are variables when written alone in code; other single upper-case words are not. */

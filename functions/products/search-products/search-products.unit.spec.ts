@@ -159,12 +159,12 @@ describe("SearchProductsQuery", () => {
     assert.deepEqual(parseQuery({}), { ok: true, output: {} });
   });
 
-  test("coerces numeric strings and normalises the tag", () => {
+  test("coerces numeric strings and lower-cases the tag", () => {
     const validCursor = encodeCursor({ sort: "-priceCents", last: 1200, id: "0190d3f0-0000-7000-8000-000000000000" });
     assert.deepEqual(
       parseQuery({
         q: "Wid",
-        tag: " Tools ",
+        tag: "Tools",
         minPriceCents: "0",
         maxPriceCents: "2500",
         sort: "-priceCents",
@@ -228,9 +228,10 @@ describe("SearchProductsQuery", () => {
     assert.deepEqual(parseQuery({ sort: "price" }), { ok: false, paths: ["sort"] });
   });
 
-  test("q over 200 characters and an empty tag are refused", () => {
+  test("q over 200 characters, an empty tag and a padded one are refused", () => {
     assert.deepEqual(parseQuery({ q: "x".repeat(201) }), { ok: false, paths: ["q"] });
-    assert.deepEqual(parseQuery({ tag: "  " }), { ok: false, paths: ["tag"] });
+    assert.deepEqual(parseQuery({ tag: "" }), { ok: false, paths: ["tag"] });
+    assert.deepEqual(parseQuery({ tag: " tools" }), { ok: false, paths: ["tag"] });
   });
 
   test("several bad parameters are all named", () => {
