@@ -15,6 +15,7 @@ import { CATALOG_ADMIN } from "#functions/products/product-api.ts";
 import { USER_ADMIN } from "#functions/users/user-api.ts";
 import { KAFKA_VERSION } from "#infra/kafka/kafka.ts";
 import { SERVICE_ENV } from "#shared/platform/config.ts";
+import { UNREACHED_BUDGETS } from "#tests/support/system.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const composeFile = path.join(root, "compose.yaml");
@@ -302,6 +303,8 @@ describe("compose.yaml", () => {
     assert.equal(gateway.build?.args?.SERVICE, "gateway");
     assert.deepEqual(gateway.ports ?? [], []);
     assert.equal(gateway.environment?.AUTH_JWKS_URL, "", "gateway-e2e reads the local issuer's JWKS file");
+    // The limiter on, with the budgets of every test system, which the suite's load never reaches.
+    for (const [variable, value] of Object.entries(UNREACHED_BUDGETS)) assert.equal(env(gateway, variable), value);
     const keysVolume = (svc: Service) =>
       svc.volumes?.find((volume) => volume.target === env(svc, "AUTH_KEYS_DIR"))?.source ?? "(none)";
     assert.equal(keysVolume(gateway), keysVolume(e2e), "the tests' keys are the ones gateway-e2e trusts");
