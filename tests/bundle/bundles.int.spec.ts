@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { bundle, outputFile, preloadFile, SERVICES, type Service, stageRuntime } from "#scripts/bundle.ts";
+import { NODE_FLAGS } from "#services/launch.ts";
 import { loadConfig } from "#shared/platform/config.ts";
 import { adminHeaders } from "../support/auth.ts";
 import {
@@ -31,7 +32,8 @@ let staged = "";
 const distOf = (service: Service) => path.join(staged, service, "dist");
 
 function start(service: Service, env: Record<string, string>): ServiceProcess {
-  // The image's command: `node --enable-source-maps --import ./dist/preload-<service>.js dist/<service>.js`.
+  // The image's command: `node <NODE_FLAGS> --enable-source-maps --import ./dist/preload-<service>.js
+  // dist/<service>.js`.
   const started = spawnService(
     service,
     // No MIGRATIONS_DIR: the writer finds drizzle/ beside dist/ by default, as in the image.
@@ -43,7 +45,13 @@ function start(service: Service, env: Record<string, string>): ServiceProcess {
       ...env,
       OTEL_SERVICE_NAME: service,
     },
-    ["--enable-source-maps", "--import", preloadFile(service, distOf(service)), outputFile(service, distOf(service))],
+    [
+      ...NODE_FLAGS,
+      "--enable-source-maps",
+      "--import",
+      preloadFile(service, distOf(service)),
+      outputFile(service, distOf(service)),
+    ],
   );
   running.set(service, started);
   return started;
@@ -67,6 +75,13 @@ after(async () => {
   for (const service of running.values()) if (service.child.exitCode === null) service.child.kill("SIGKILL");
   if (system) await cleanUp(loadConfig({ ...process.env, ...system.env }));
   if (staged !== "") fs.rmSync(staged, { recursive: true, force: true });
+});
+
+test("the image runs each service with the V8 flags npm start and the tests use (NODE_FLAGS)", () => {
+  const dockerfile = fs.readFileSync(path.join(root, "Dockerfile"), "utf8");
+  const command = /^CMD \["sh", "-c", "exec node (.*)"\]$/m.exec(dockerfile)?.[1];
+  assert.ok(command, "the runtime stage's CMD runs node through sh");
+  assert.equal(command.split(" ").slice(0, NODE_FLAGS.length).join(" "), NODE_FLAGS.join(" "), command);
 });
 
 test("each bundle starts on the local stack, serves a create and a read, and stops on SIGTERM", async () => {
