@@ -156,8 +156,11 @@ const cached: { kind: string; id: string }[] = [];
 
 /**
  * A fault on the MongoDB-wire server, applied while the clients wait: first a few aggregates are
- * read twice, so that the cache holds them at their current version, and nothing can invalidate them
- * before the fault (an invalidation follows a read-model write, which the fault stops).
+ * read twice at the version the ledger holds (X-Min-Version), so that the projection has applied
+ * their last event and the cache holds them at it. Nothing can invalidate them before the fault: an
+ * invalidation follows a read-model write, and none is left for them. (Read without the version, an
+ * aggregate whose last event was still on its way was cached, then invalidated when the event was
+ * applied just before the fault, and its read during the fault was a miss: a 503.)
  */
 function readSideFault(fault: Fault): Fault {
   return {
@@ -165,12 +168,13 @@ function readSideFault(fault: Fault): Fault {
     async apply(ctx) {
       await ctx.clients.pause();
       cached.length = 0;
-      const live = [...ctx.clients.ledger.values()].filter((entry) => !entry.deleted).slice(-10);
-      for (const { kind, id } of live) {
+      const live = [...ctx.clients.ledger.values()].filter((entry) => !entry.deleted && !entry.uncertain).slice(-10);
+      for (const { kind, id, version } of live) {
         const path = `${ctx.stack.gatewayUrl}/api/v1/${kind}s/${id}`;
         // As a caller with every role: users are not public.
-        const first = await fetch(path, { headers: await adminHeaders() });
-        const second = await fetch(path, { headers: await adminHeaders() });
+        const headers = { ...(await adminHeaders()), "X-Min-Version": String(version) };
+        const first = await fetch(path, { headers });
+        const second = await fetch(path, { headers });
         if (first.status === 200 && second.status === 200) cached.push({ kind, id });
       }
       await fault.apply(ctx);
