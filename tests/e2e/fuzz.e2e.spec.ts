@@ -13,9 +13,9 @@ import { loadConfig } from "#shared/platform/config.ts";
 import { adminHeaders } from "../support/auth.ts";
 import { runId, startSystem, type TestSystem } from "../support/system.ts";
 
-/** The run's seed: fixed, so a failure here is replayed by `npm run fuzz -- --seed 1 --seconds 45`. */
+/** The run's seed: fixed, so a failure here is replayed by `npm run fuzz -- --seed 1 --seconds 35`. */
 const SEED = 1;
-const SECONDS = 45;
+const SECONDS = 35;
 
 let system: TestSystem | undefined;
 let base = process.env.E2E_GATEWAY_URL ?? "";
