@@ -1,8 +1,8 @@
 // The user's field rules: what a valid email and name are. One definition serves the HTTP bodies,
 // the gRPC requests (validated again at the writer) and the domain.
 import * as v from "valibot";
+import { documented } from "#shared/transport/documented.ts";
 import { DisplayName } from "#shared/transport/fields.ts";
-import { documented } from "#shared/transport/text.ts";
 
 /** The longest address SMTP can carry (RFC 5321 path limit less the angle brackets). */
 export const EMAIL_MAX = 254;

@@ -3,16 +3,17 @@
 // responses the schemas of what it answers, converted to JSON Schema (draft 2020-12, the dialect of
 // OpenAPI 3.1). There is no hand-written copy to drift. A pipe is documented as the client sends
 // it, up to its first type transformation (a query's `limit` is a string of digits; its range is
-// checked after the conversion); a check in code states what it is marked to state (`documented`,
-// as every text field's rules are, shared/transport/text.ts) and is otherwise left out.
+// checked after the conversion); a check in code states what it is marked to state
+// (shared/transport/documented.ts; every text field's rules are marked, shared/transport/text.ts)
+// and is otherwise left out.
 // Anything else the converter cannot express fails the build of the document, loudly.
 import { type ConversionConfig, type JsonSchema, toJsonSchema, toJsonSchemaDefs } from "@valibot/to-json-schema";
 import * as v from "valibot";
+import { documentationOf } from "./documented.ts";
 import type { FunctionDeclaration } from "./function.ts";
 import { COUNT_HEADER_MAX, VERSION_HEADER } from "./http.ts";
 import type { Problem } from "./problem.ts";
 import type { HttpOperation, RequestHeader, ResponseHeader } from "./route.ts";
-import { documentationOf } from "./text.ts";
 
 /** Every error body: RFC 9457 problem details (shared/transport/problem.ts). */
 export const ProblemSchema = v.strictObject({

@@ -3,8 +3,8 @@
 // minLength and maxLength do (JavaScript's `length` counts UTF-16 units: an emoji is two). Nothing
 // is trimmed: text with whitespace at either end is refused by name, since a length or pattern the
 // document states could not describe a value that is trimmed first.
-import type { JsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
+import { documented } from "./documented.ts";
 
 /** Control characters (Unicode's Cc: C0, DEL and C1), written so ECMA and Python regexes agree. */
 const CONTROL = "\\x00-\\x1f\\x7f-\\x9f";
@@ -23,20 +23,6 @@ export interface TextRules {
   form?: "line" | "lines";
   /** In a line: whether whitespace at either end is kept as given (a search) instead of refused. */
   padded?: boolean;
-}
-
-/** The JSON Schema keywords a pipe step stands for besides its own conversion, by its identity. */
-const documentation = new WeakMap<object, JsonSchema>();
-
-/** Marks a pipe step as stating `schema` in the document (a check in code states nothing itself). */
-export function documented<A extends object>(action: A, schema: JsonSchema): A {
-  documentation.set(action, schema);
-  return action;
-}
-
-/** What the OpenAPI document states for a pipe step besides its own conversion, if anything. */
-export function documentationOf(action: object): JsonSchema | undefined {
-  return documentation.get(action);
 }
 
 /** The one pattern a text's characters must match, as an ECMA-262 source without flags. */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as v from "valibot";
-import { codePoints, documentationOf, type TextRules, text, textPattern } from "./text.ts";
+import { documentationOf } from "./documented.ts";
+import { codePoints, type TextRules, text, textPattern } from "./text.ts";
 
 /** Characters at every edge of the rules: controls, the spaces trim removes, astral and plain. */
 const ALPHABET = [
