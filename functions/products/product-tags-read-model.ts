@@ -47,20 +47,30 @@ const GATHER_MS = 1000;
 const registered = new Map<string, Set<string>>();
 
 /**
+ * How many live members of `membersName` carry `tag`. The count command, not countDocuments (an
+ * aggregation FerretDB runs in memory, decoding every member carrying the tag): the patched FerretDB
+ * counts an exact filter in PostgreSQL through the tags index (infra/ferretdb/PATCH.md), and
+ * MongoDB's count with a query counts an unsharded collection's matching documents exactly.
+ */
+export async function liveCarrying(db: Db, membersName: string, tag: string): Promise<number> {
+  const { n } = await db.command({ count: membersName, query: { tags: tag, deleted: false } });
+  return Number(n);
+}
+
+/**
  * Recounts every registered tag of `membersName` from the live members, then clears the change mark
  * only if it is still the one read before counting; if a write marked it meanwhile, counts again.
  * Whoever writes a count last therefore counted after every write that marked before its clear.
  * A tag no live product carries keeps a count of 0 (the listing leaves it out).
  */
 async function settleCounts(db: Db, membersName: string): Promise<void> {
-  const members = tagMembers(db, membersName);
   const counts = tagCounts(db, countsFor(membersName));
   for (;;) {
     const changed = (await counts.findOne({ _id: CHANGED }))?.dirty ?? 0;
     if (changed === 0) return;
     const tags = await counts.find({ _id: { $ne: CHANGED } }, { projection: { _id: 1 } }).toArray();
     for (const { _id: tag } of tags) {
-      const count = await members.countDocuments({ tags: tag, deleted: false });
+      const count = await liveCarrying(db, membersName, tag);
       await counts.updateOne({ _id: tag }, { $set: { count } });
     }
     const cleared = await counts.updateOne({ _id: CHANGED, dirty: changed }, { $set: { dirty: 0 } });

@@ -14,6 +14,7 @@ import { getProductHandler } from "#functions/products/get-product/get-product.h
 import { type ProductState, eventData as productData } from "#functions/products/product.ts";
 import { productEvents } from "#functions/products/product-events.ts";
 import { COLLECTION as PRODUCTS, productProjection } from "#functions/products/product-read-model.ts";
+import { liveCarrying, MEMBERS, productTagsProjection } from "#functions/products/product-tags-read-model.ts";
 import { searchProductsHandler } from "#functions/products/search-products/search-products.handler.ts";
 import { SORTS as PRODUCT_SORTS } from "#functions/products/search-products/search-products.ts";
 import { getUserHandler } from "#functions/users/get-user/get-user.handler.ts";
@@ -145,6 +146,10 @@ async function seed(db: Db): Promise<void> {
   await db
     .collection(PRODUCTS)
     .insertMany(products.map((p) => ({ _id: p.id, ...productProjection.document(productData(p)) }) as never));
+  await productTagsProjection.setup({ readModel: db, generations: baseGenerations });
+  await db
+    .collection(MEMBERS)
+    .insertMany(products.map((p) => ({ _id: p.id, ...productTagsProjection.document(productData(p)) }) as never));
   await db
     .collection(USERS)
     .insertMany(users.map((u) => ({ _id: u.id, ...userProjection.document(userData(u)) }) as never));
@@ -320,6 +325,31 @@ describe("user listings answer the same on both", () => {
       const request = { q, sort: pick(USER_SORTS.sorts), limit: pick([1, 4, 50]) };
       await walk(JSON.stringify(request), listUsers, request);
     }
+  });
+});
+
+describe("tag counts answer the same on both", () => {
+  test("the recount's count of live members carrying each tag (pushed down to SQL when patched)", async () => {
+    for (const tag of [...TAGS, "absent"]) {
+      const expected = products.filter((p) => !p.deleted && p.tags.includes(tag)).length;
+      const counted = await same(`count of ${tag}`, (db) => liveCarrying(db, MEMBERS, tag));
+      assert.equal(counted, expected, `live products carrying ${tag}`);
+    }
+  });
+
+  test("counts the patch leaves to FerretDB: a filter it cannot push exactly, a skip, a limit", async () => {
+    const count =
+      (query: object, extra: object = {}) =>
+      (db: Db) =>
+        db.command({ count: MEMBERS, query, ...extra }).then((answer) => Number(answer.n));
+    const live = products.filter((p) => !p.deleted).length;
+    assert.equal(
+      await same("count with $in", count({ tags: { $in: ["t1", "t2"] }, deleted: false })),
+      products.filter((p) => !p.deleted && (p.tags.includes("t1") || p.tags.includes("t2"))).length,
+    );
+    assert.equal(await same("count with a skip", count({ deleted: false }, { skip: 5 })), live - 5);
+    assert.equal(await same("count with a limit", count({ deleted: false }, { limit: 7 })), 7);
+    assert.equal(await same("count of everything", count({})), products.length);
   });
 });
 
