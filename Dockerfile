@@ -119,4 +119,4 @@ USER node
 # modules load, so its instrumentations can patch them; the service name comes from
 # OTEL_SERVICE_NAME (compose sets it), else it is the service's own. The V8 flags are
 # services/launch.ts's NODE_FLAGS (a small young generation; tests/bundle checks they agree).
-CMD ["sh", "-c", "exec node --max-semi-space-size=8 --enable-source-maps --import \"./dist/preload-${SERVICE}.js\" \"dist/${SERVICE}.js\""]
+CMD ["sh", "-c", "exec node --max-semi-space-size=8 --expose-gc --enable-source-maps --import \"./dist/preload-${SERVICE}.js\" \"dist/${SERVICE}.js\""]

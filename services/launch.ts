@@ -11,9 +11,10 @@ export type ServiceName = "gateway" | "writer" | "reader";
  * gigabytes of memory V8 sizes the young generation at up to 64 MB per semi-space, and a service's
  * short-lived garbage (requests, messages) soon touches all of it: 128 MB of a writer's 278 MB at
  * rest was new space. 8 MB semi-spaces keep it at 16 MB; scavenges come more often and each is
- * cheaper (the bench's figures: docs/architecture.md, "Tiers and sides").
+ * cheaper (the bench's figures: docs/architecture.md, "Tiers and sides"). `--expose-gc` lets a
+ * service give a burst's memory back once it is idle (shared/platform/memory-trim.ts).
  */
-export const NODE_FLAGS = ["--max-semi-space-size=8"];
+export const NODE_FLAGS = ["--max-semi-space-size=8", "--expose-gc"];
 
 export function serviceArgs(name: ServiceName): string[] {
   return [

@@ -3,10 +3,12 @@
 // messages, the relay and the producer) and closes its pools, then telemetry flushes its last spans
 // and metrics, all within SHUTDOWN_TIMEOUT_MS (10 s by default), and the process exits 0.
 // An uncaught exception or unhandled rejection is logged as one line, with its stack and causes,
-// and the process exits 1 (npm start restarts it).
+// and the process exits 1 (npm start restarts it). Once running, it gives a burst's memory back
+// when it is idle again (memory-trim.ts).
 import { type Config, ConfigError, loadConfig } from "#shared/platform/config.ts";
 import { markStopping } from "#shared/platform/health.ts";
 import { createLog, type Log } from "#shared/platform/log.ts";
+import { startMemoryTrim } from "#shared/platform/memory-trim.ts";
 import { telemetry } from "#shared/platform/telemetry/setup.ts";
 
 function exitOnCrash(log: Log): void {
@@ -37,6 +39,7 @@ export function runService(
   const boundMs = config.shutdownTimeoutMs;
   start(config, log).then(
     (service) => {
+      startMemoryTrim({ checkMs: 5000, idleBelow: 0.05, growthMiB: 32, log });
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
