@@ -2,7 +2,8 @@
 // packages `allowScripts` in package.json lets run (npm 11 reads the same field, so far only to
 // warn), the Kafka client's native addon from the user cache when it was built before, the fixes
 // not yet released applied (dependency-patches.mjs), the files nothing here loads removed
-// (install-trim.mjs), and the size of what is left. Skipped when package.json, the lock file and Node are as last time.
+// (install-trim.mjs), and the size of what is left. Skipped when package.json, the lock file and Node are as last time;
+// copied from the user cache when another clone installed the same (restoreInstall).
 //
 // Plain JavaScript: it runs on whatever Node the machine has, like the bootstrap that calls it.
 import { spawnSync } from "node:child_process";
@@ -43,6 +44,8 @@ export function ensureDependencies({ root, cacheDir, nodeBin, env, run, say }) {
   }
   const stamp = hash.digest("hex");
   if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, "utf8") === stamp) return;
+  const nodeModules = path.join(root, "node_modules");
+  if (restoreInstall({ cacheDir, stamp, nodeModules, run, say })) return;
   const command = fs.existsSync(lockFile) ? "ci" : "install";
   const allowed = allowedScripts(JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")));
   say(`installing npm dependencies (npm ${command}; install scripts only for allowScripts: ${allowed.join(", ")})`);
@@ -62,4 +65,57 @@ export function ensureDependencies({ root, cacheDir, nodeBin, env, run, say }) {
   say(
     `dependencies installed in ${((Date.now() - started) / 1000).toFixed(0)} s${size === undefined ? "" : `; node_modules is ${size} MB`}`,
   );
+  try {
+    saveInstall({ cacheDir, stamp, nodeModules, run, say });
+  } catch (error) {
+    // Only the next clone's time is at stake.
+    say(`could not keep a copy of the install in the user cache: ${error instanceof Error ? error.message : error}`);
+  }
+}
+
+/** How many installs the user cache keeps (the newest): a branch switched back to reuses its own. */
+const KEPT_INSTALLS = 2;
+
+/** The user cache's copy of the install with this stamp (every input of the install hashed). */
+const savedInstall = (cacheDir, stamp) => path.join(cacheDir, "npm-install", stamp.slice(0, 16));
+
+/**
+ * Another clone (or this one, before) installed exactly these inputs: its node_modules, kept in the
+ * user cache with its stamp inside, is copied in place of `npm ci` (seconds instead of a minute).
+ * The copy is what `npm ci`, the addon, the patches and the trim made for the same package.json,
+ * lock file, Node and install steps: the stamp hashes all of them.
+ */
+export function restoreInstall({ cacheDir, stamp, nodeModules, run, say }) {
+  const saved = savedInstall(cacheDir, stamp);
+  const savedStamp = path.join(saved, ".cqrs-install-stamp");
+  if (!fs.existsSync(savedStamp) || fs.readFileSync(savedStamp, "utf8") !== stamp) return false;
+  const started = Date.now();
+  say(`copying the npm dependencies installed before for the same lock file, Node and install steps (${saved})`);
+  fs.rmSync(nodeModules, { recursive: true, force: true });
+  run("cp", ["-a", saved, nodeModules], {});
+  fs.utimesSync(saved, new Date(), new Date());
+  say(`dependencies copied in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return true;
+}
+
+/** Keeps a copy of a fresh install in the user cache for the next clone; the oldest copies go. */
+export function saveInstall({ cacheDir, stamp, nodeModules, run, say }) {
+  const saved = savedInstall(cacheDir, stamp);
+  const parent = path.dirname(saved);
+  fs.mkdirSync(parent, { recursive: true });
+  // Copied aside, then renamed: a copy cut short is never taken for a whole one.
+  const partial = `${saved}.partial-${process.pid}`;
+  fs.rmSync(partial, { recursive: true, force: true });
+  run("cp", ["-a", nodeModules, partial], {});
+  fs.rmSync(saved, { recursive: true, force: true });
+  fs.renameSync(partial, saved);
+  // cp -a kept node_modules' own times: the copy's age is when it was kept (restoreInstall renews it).
+  fs.utimesSync(saved, new Date(), new Date());
+  const others = fs
+    .readdirSync(parent)
+    .map((name) => path.join(parent, name))
+    .filter((dir) => dir !== saved)
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  for (const dir of others.slice(KEPT_INSTALLS - 1)) fs.rmSync(dir, { recursive: true, force: true });
+  say(`kept a copy of the install for the next clone (${saved})`);
 }

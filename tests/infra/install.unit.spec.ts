@@ -4,9 +4,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { allowedScripts } from "#infra/dependencies.mjs";
+import { allowedScripts, restoreInstall, saveInstall } from "#infra/dependencies.mjs";
 import { PATCHES, PatchError, patchText } from "#infra/dependency-patches.mjs";
 import { isUnused } from "#infra/install-trim.mjs";
 import { ADDON_FILES, addonKey, isIntermediate, KAFKA_PACKAGE } from "#infra/kafka-addon.mjs";
@@ -169,5 +170,60 @@ describe("the dependency patches", () => {
       (error: unknown) =>
         error instanceof PatchError && /postgres\/src\/connection\.js: expected 1/.test(error.message),
     );
+  });
+});
+
+describe("installs kept in the user cache", () => {
+  const run = (cmd: string, args: string[]) => {
+    const result = spawnSync(cmd, args, { stdio: "inherit" });
+    if (result.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed`);
+  };
+  const say = () => {};
+  /** A clone's node_modules as an install leaves it: a package and the install's stamp. */
+  const installed = (dir: string, stamp: string) => {
+    fs.mkdirSync(path.join(dir, "node_modules", "pkg"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "node_modules", "pkg", "index.js"), `export default "${stamp}";\n`);
+    fs.writeFileSync(path.join(dir, "node_modules", ".cqrs-install-stamp"), stamp);
+    return path.join(dir, "node_modules");
+  };
+
+  test("a clone with the same stamp gets a copy of the install; another stamp does not", () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cqrs-install-"));
+    try {
+      const cacheDir = path.join(tmp, "cache");
+      saveInstall({
+        cacheDir,
+        stamp: "a".repeat(64),
+        nodeModules: installed(path.join(tmp, "one"), "a".repeat(64)),
+        run,
+        say,
+      });
+      const nodeModules = path.join(tmp, "two", "node_modules");
+      fs.mkdirSync(path.join(nodeModules, "left-over"), { recursive: true });
+      assert.equal(restoreInstall({ cacheDir, stamp: "b".repeat(64), nodeModules, run, say }), false);
+      assert.ok(fs.existsSync(path.join(nodeModules, "left-over")), "nothing touched without a copy");
+      assert.equal(restoreInstall({ cacheDir, stamp: "a".repeat(64), nodeModules, run, say }), true);
+      assert.equal(fs.readFileSync(path.join(nodeModules, ".cqrs-install-stamp"), "utf8"), "a".repeat(64));
+      assert.match(fs.readFileSync(path.join(nodeModules, "pkg", "index.js"), "utf8"), /aaaa/);
+      assert.ok(!fs.existsSync(path.join(nodeModules, "left-over")), "the copy replaces what was there");
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  test("the cache keeps the two newest installs, and no partial copy", () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cqrs-install-"));
+    try {
+      const cacheDir = path.join(tmp, "cache");
+      for (const [i, stamp] of ["c", "d", "e"].map((c) => c.repeat(64)).entries()) {
+        saveInstall({ cacheDir, stamp, nodeModules: installed(path.join(tmp, String(i)), stamp), run, say });
+        // Kept a minute apart, as clones are (the copies' times tell their age).
+        const kept = new Date(Date.now() - (3 - i) * 60_000);
+        if (i < 2) fs.utimesSync(path.join(cacheDir, "npm-install", stamp.slice(0, 16)), kept, kept);
+      }
+      assert.deepEqual(fs.readdirSync(path.join(cacheDir, "npm-install")).sort(), ["d".repeat(16), "e".repeat(16)]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
