@@ -21,7 +21,7 @@ import {
   type SearchShape,
   withCursor,
 } from "./data.ts";
-import { benchHeaders, getEach, stopLoad } from "./load.ts";
+import { benchHeaders, getEach, measure, stopLoad } from "./load.ts";
 import { summariseProfiles } from "./profile.ts";
 import { rebuildCost } from "./rebuild-scenario.ts";
 import { formatReport, writeReport } from "./report.ts";
@@ -640,7 +640,19 @@ export async function runBench(options: BenchOptions): Promise<number> {
       }
 
       if (last && wanted("lag")) {
-        if (createRate === 0) createRate = options.mode === "smoke" ? 200 : 400;
+        if (createRate === 0) {
+          // Not measured in this run (--only lag): the lag's rate is half the create throughput, so
+          // measure that first, one window on this system, and let the projection catch up.
+          const probe = await measure(
+            creates(main.system.urls.gateway, CONNECTIONS, newProduct),
+            settings.windowSeconds,
+          );
+          await projectionCaughtUp(main.system);
+          createRate = probe.rate;
+          say(
+            `lag: create throughput not measured in this run; one ${settings.windowSeconds} s window: ${Math.round(createRate)}/s`,
+          );
+        }
         const rate = Math.max(10, Math.round(createRate / 2));
         say(
           `lag: open-loop creates and updates at ${rate}/s (half the create throughput) for ${settings.lagSeconds} s at ${sizeLabel}`,
