@@ -66,8 +66,8 @@ export async function startProjections(opts: {
   const { log } = opts;
   // Several read models may be projected from one topic: the first listed decides each event's
   // outcome (applied, stale, poison); the others read the same events with the same schema and write
-  // theirs after it, in the same batch (a failure of any retries the batch, which versions make
-  // harmless).
+  // theirs beside it, at the same time, in the same batch (a failure of any retries the batch, which
+  // versions make harmless).
   const byTopic = new Map<string, Projection[]>();
   for (const p of opts.projections) {
     const topic = topicFor(opts.topicPrefix, p.aggregateType);
@@ -149,21 +149,25 @@ export async function startProjections(opts: {
       return span ? context.with(span.context, work) : work();
     };
     try {
-      // The bulk write runs in the first event's span (all of a one-message batch's trace).
-      const outcomes =
+      // The bulk writes run in the first event's span (all of a one-message batch's trace), every
+      // read model's at once: they write apart, and each reads its poison the same way. All are
+      // settled before a failure is thrown, so no write of this batch is still running when it is
+      // retried.
+      const all = events.map((e) => e.event);
+      const writes =
         projection && events.length > 0
-          ? await inSpanOf(events[0]?.index, () =>
-              projection.applyBatch(
-                opts.deps,
-                events.map((e) => e.event),
-                (i, work) => inSpanOf(events[i]?.index, work),
+          ? [
+              inSpanOf(events[0]?.index, () =>
+                projection.applyBatch(opts.deps, all, (i, work) => inSpanOf(events[i]?.index, work)),
               ),
-            )
+              ...alongside.map((other) => inSpanOf(events[0]?.index, () => other.applyBatch(opts.deps, all))),
+            ]
           : [];
-      for (const other of alongside) {
-        const fine = events.filter((_e, k) => typeof outcomes[k] !== "object").map((e) => e.event);
-        if (fine.length > 0) await inSpanOf(events[0]?.index, () => other.applyBatch(opts.deps, fine));
-      }
+      const settled = await Promise.allSettled(writes);
+      const failed = settled.find((result) => result.status === "rejected");
+      if (failed) throw failed.reason;
+      const first = settled[0];
+      const outcomes = first?.status === "fulfilled" ? first.value : [];
       outcomes.forEach((outcome, i) => {
         const entry = events[i];
         if (!entry) return;
