@@ -36,9 +36,9 @@ export function startMemoryTrim(options: MemoryTrimOptions): { stop(): void } {
     const now = performance.eventLoopUtilization();
     const utilization = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    peak = Math.max(peak, process.memoryUsage.rss());
+    const rss = process.memoryUsage.rss();
+    peak = Math.max(peak, rss);
     if (utilization >= options.idleBelow || peak - floor < options.growthMiB * MiB) return;
-    const before = process.memoryUsage.rss();
     const started = performance.now();
     gc({ type: "major", execution: "sync", flavor: "last-resort" });
     floor = process.memoryUsage.rss();
@@ -46,8 +46,8 @@ export function startMemoryTrim(options: MemoryTrimOptions): { stop(): void } {
     last = performance.eventLoopUtilization();
     options.log({
       msg: "memory trimmed",
-      rss_before_mib: Math.round(before / MiB),
-      rss_after_mib: Math.round(process.memoryUsage.rss() / MiB),
+      rss_before_mib: Math.round(rss / MiB),
+      rss_after_mib: Math.round(floor / MiB),
       duration_ms: Math.round(performance.now() - started),
     });
   }, options.checkMs);
