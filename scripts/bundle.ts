@@ -52,6 +52,9 @@ const TELEMETRY = [
   "import-in-the-middle",
 ] as const;
 
+/** What runService gives every service: gRPC, logs, and the FFI the idle trim calls malloc_trim with. */
+const EVERY_SERVICE = [...TELEMETRY, "@grpc/grpc-js", "pino", "koffi"] as const;
+
 /**
  * Per service, the packages left out of its bundle and installed in its image, by npm name. A test
  * holds each list to the service's bundle: every package the bundle imports is listed, and every
@@ -59,12 +62,10 @@ const TELEMETRY = [
  */
 export const EXTERNALS: Record<Service, readonly string[]> = {
   // redis: the rate limits' counters (services/gateway/rate-limit.ts), never data.
-  gateway: [...TELEMETRY, "@grpc/grpc-js", "pino", "redis", "swagger-ui-dist"],
-  writer: [...TELEMETRY, "@grpc/grpc-js", "pino", "@confluentinc/kafka-javascript", "postgres"],
+  gateway: [...EVERY_SERVICE, "redis", "swagger-ui-dist"],
+  writer: [...EVERY_SERVICE, "@confluentinc/kafka-javascript", "postgres"],
   reader: [
-    ...TELEMETRY,
-    "@grpc/grpc-js",
-    "pino",
+    ...EVERY_SERVICE,
     "@confluentinc/kafka-javascript",
     "mongodb",
     "redis",
