@@ -70,7 +70,6 @@ export const EXTERNALS: Record<Service, readonly string[]> = {
     "mongodb",
     "redis",
     "@opentelemetry/instrumentation-mongodb",
-    "@opentelemetry/instrumentation-redis",
   ],
 };
 

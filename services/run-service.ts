@@ -24,10 +24,10 @@ export function runService(
   name: string,
   start: (config: Config, log: Log) => Promise<{ stop(): Promise<void> }>,
 ): void {
-  const log = createLog(name);
-  exitOnCrash(log);
+  let log: Log;
   let config: Config;
   try {
+    log = createLog(name);
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -36,6 +36,7 @@ export function runService(
     }
     throw error;
   }
+  exitOnCrash(log);
   const boundMs = config.shutdownTimeoutMs;
   start(config, log).then(
     (service) => {

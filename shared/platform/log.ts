@@ -3,15 +3,25 @@
 // the error itself under `err` (never String(error)): its stack and causes come with it.
 import { trace } from "@opentelemetry/api";
 import pino from "pino";
+import { ConfigError } from "./config.ts";
 
 export type Log = (entry: Record<string, unknown>) => void;
 
 type Level = "debug" | "info" | "warn" | "error" | "fatal";
 const LEVELS = new Set<string>(["debug", "info", "warn", "error", "fatal"]);
 
-export function createLog(service: string, write?: (line: string) => void): Log {
+/** LOG_LEVEL: the least severe level written (info unless set; debug adds each gRPC call answered OK). */
+export function logLevel(env: Record<string, string | undefined> = process.env): Level {
+  const raw = env.LOG_LEVEL;
+  if (raw === undefined || raw === "") return "info";
+  if (!LEVELS.has(raw)) throw new ConfigError(`LOG_LEVEL=${raw} is not one of ${[...LEVELS].join(", ")}`);
+  return raw as Level;
+}
+
+export function createLog(service: string, write?: (line: string) => void, level: Level = logLevel()): Log {
   const logger = pino(
     {
+      level,
       base: { service },
       timestamp: pino.stdTimeFunctions.isoTime,
       // An error under `err` keeps its type, message, stack and its chain of causes.

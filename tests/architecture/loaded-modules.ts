@@ -69,7 +69,6 @@ const READ_SIDE = [
   REDIS_CLIENT,
   REDIS_PARTS,
   npmPackage("@opentelemetry/instrumentation-mongodb"),
-  npmPackage("@opentelemetry/instrumentation-redis"),
 ];
 
 /**
@@ -114,7 +113,6 @@ export const REQUIRED: Record<ServiceName, readonly Rule[]> = {
     npmPackage("redis"),
     npmPackage("@confluentinc/kafka-javascript"),
     npmPackage("@opentelemetry/instrumentation-mongodb"),
-    npmPackage("@opentelemetry/instrumentation-redis"),
   ],
 };
 
