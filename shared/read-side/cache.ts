@@ -9,7 +9,7 @@ import { SpanKind, trace } from "@opentelemetry/api";
 import { createClient } from "redis";
 import type { Log } from "../platform/log.ts";
 import { appMetrics } from "../platform/telemetry/metrics.ts";
-import { markFailed } from "../platform/telemetry/span-errors.ts";
+import { endWhenSettled } from "../platform/telemetry/span-errors.ts";
 
 const FILL = `
 local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
@@ -57,17 +57,7 @@ function commandSpans(url: string) {
       kind: SpanKind.CLIENT,
       attributes: { ...base, "db.operation.name": operation, ...(script ? { "cqrs.cache.script": script } : {}) },
     });
-    return run().then(
-      (result) => {
-        span.end();
-        return result;
-      },
-      (error: unknown) => {
-        markFailed(span, error);
-        span.end();
-        throw error;
-      },
-    );
+    return endWhenSettled(span, run());
   };
 }
 

@@ -4,7 +4,7 @@
 // one span per transaction. Parameters are never recorded, only the parametrised text.
 import { type Attributes, context, SpanKind, trace } from "@opentelemetry/api";
 import type postgres from "postgres";
-import { markFailed } from "../platform/telemetry/span-errors.ts";
+import { endWhenSettled, markFailed } from "../platform/telemetry/span-errors.ts";
 
 const tracer = trace.getTracer("cqrs-ts/postgres");
 
@@ -38,18 +38,7 @@ function traceQuery<Q extends PromiseLike<unknown>>(pending: Q, query: string, a
             { kind: SpanKind.CLIENT, attributes: { ...attributes, ...statement, "db.query.text": query } },
             context.active(),
           );
-          return target.then(
-            (result) => {
-              span.end();
-              return onFulfilled ? onFulfilled(result) : result;
-            },
-            (error: unknown) => {
-              markFailed(span, error);
-              span.end();
-              if (onRejected) return onRejected(error);
-              throw error;
-            },
-          );
+          return endWhenSettled(span, target).then(onFulfilled, onRejected);
         };
       }
       if (property === "values" || property === "raw") {

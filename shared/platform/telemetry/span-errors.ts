@@ -10,3 +10,18 @@ export function markFailed(span: Span, error: unknown): void {
   span.setAttribute("error.type", errorType(error));
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
 }
+
+/** Ends `span` when `pending` settles, marked failed if it rejects; settles as `pending` does. */
+export function endWhenSettled<T>(span: Span, pending: PromiseLike<T>): Promise<T> {
+  return Promise.resolve(pending).then(
+    (result) => {
+      span.end();
+      return result;
+    },
+    (error: unknown) => {
+      markFailed(span, error);
+      span.end();
+      throw error;
+    },
+  );
+}
