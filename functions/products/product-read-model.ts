@@ -39,6 +39,9 @@ export const products = (db: Db, name: string = COLLECTION): Collection<ProductD
  * an index in order from its first key, and `deleted: false` becomes `@>`, which a btree cannot
  * bound. MongoDB uses them too, filtering out the few tombstones as it scans
  * (read-model-indexes.unit.spec.ts checks every query against them).
+ * `by_deleted` serves no query. PostgreSQL keeps statistics on an index's expressions only, and
+ * without them costs `deleted: false` (in every query) at 1% of the rows, not 95%: it then sorts
+ * every match rather than walk a sort index, 53 ms instead of 0.5 ms for a first page by name of 1k.
  */
 export const INDEXES = [
   { key: { prefixes: 1 }, name: "prefixes_gin" },
@@ -46,6 +49,8 @@ export const INDEXES = [
   { key: { sortName: 1, _id: 1 }, name: "by_name" },
   { key: { priceCents: 1, _id: 1 }, name: "by_price" },
   { key: { createdAt: 1, _id: 1 }, name: "by_created" },
+  // Selects nothing: on FerretDB it is what gives PostgreSQL statistics on `deleted` (see above).
+  { key: { deleted: 1 }, name: "by_deleted" },
 ] as const;
 
 export function toProduct(doc: ProductDoc): Product {

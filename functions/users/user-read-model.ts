@@ -36,7 +36,10 @@ export const users = (db: Db, name: string = COLLECTION): Collection<UserDoc> =>
  * Indexes for every query shape: by id (built in), name word prefixes (a GIN index on the patched
  * FerretDB, see product-read-model.ts; multikey on MongoDB), email prefix
  * (a range on sortEmail, which by_email serves), and each sort order with its _id tiebreak; not led
- * by `deleted`, for the reason product-read-model.ts gives.
+ * by `deleted`, for the reason product-read-model.ts gives. No `by_deleted` (product-read-model.ts):
+ * q's email range is as bunched in name order as its name prefixes, and no implied condition
+ * narrows a range in PostgreSQL's estimate, so statistics on `deleted` would have it walk
+ * `by_name` for a q sorted by name; without them it collects the matches and sorts them.
  */
 export const INDEXES = [
   { key: { prefixes: 1 }, name: "prefixes_gin" },

@@ -54,6 +54,8 @@ interface Cluster {
   /** The databases the project uses on it. */
   databases: string[];
   dependsOn?: string[];
+  /** Server settings besides the address and connection limit, passed as `-c name=value`. */
+  settings?: Record<string, string>;
   /** Runs once its databases exist (the first time or any other). */
   afterDatabases?: (ctx: ServerContext, created: string[]) => Promise<void>;
 }
@@ -129,6 +131,7 @@ function postgresCluster(cluster: Cluster): Server {
           "listen_addresses=127.0.0.1",
           "-c",
           "max_connections=300",
+          ...Object.entries(cluster.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
         ],
         pidFile: ctx.pidFile,
         logFile: ctx.logFile,
@@ -176,6 +179,11 @@ export const readPostgresServer = postgresCluster({
   port: (config) => config.postgres.readPort,
   portEnv: "POSTGRES_READ_PORT",
   databases: ["ferretdb"],
+  // FerretDB keeps each document as one jsonb value, compressed once it passes 2 kB (a product with
+  // its word prefixes is about 2.5 kB), and PostgreSQL decompresses it for every field a query
+  // reads: a filter of 4 fields over 10k products took 114 ms with the default pglz, 73 ms with
+  // lz4. Documents written before keep their compression.
+  settings: { default_toast_compression: "lz4" },
   // Up after the writer's, so that a read model an earlier version kept there can be copied over.
   dependsOn: ["postgres"],
   afterDatabases: async (ctx, created) => {

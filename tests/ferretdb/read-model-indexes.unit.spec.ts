@@ -69,7 +69,7 @@ interface Query {
   sort: Sort;
 }
 
-function check(queries: Query[], indexes: readonly Index[]) {
+function check(queries: Query[], indexes: readonly Index[], deletedStatistics: boolean) {
   const used = new Set<string>();
   for (const { what, filter, sort } of queries) {
     const found = conditions(filter);
@@ -80,7 +80,16 @@ function check(queries: Query[], indexes: readonly Index[]) {
     assert.ok(ferret.length > 0, `${what}: no index led by ${JSON.stringify(sort)} for FerretDB`);
     for (const index of [...mongo, ...ferret]) used.add(index.name);
     for (const { field } of found) {
-      if (field === "deleted" || field === "_id" || field in sort) continue;
+      if (field === "deleted") {
+        // Selects nothing, but is how FerretDB's PostgreSQL gets statistics on `deleted`, without
+        // which it costs `deleted: false` at 1% of the rows (product-read-model.ts; the users
+        // go without, user-read-model.ts says why).
+        const statistics = indexes.find((index) => Object.keys(index.key).join() === "deleted");
+        assert.equal(statistics !== undefined, deletedStatistics, `${what}: an index on deleted alone`);
+        if (statistics) used.add(statistics.name);
+        continue;
+      }
+      if (field === "_id" || field in sort) continue;
       const leading = indexes.find((index) => {
         const keys = Object.keys(index.key);
         return keys[0] === field || (keys[0] === "deleted" && keys[1] === field);
@@ -139,8 +148,9 @@ const userQueries: Query[] = USER_SORTS.sorts.flatMap((sort) => {
 });
 
 describe("read-model indexes", () => {
-  test("every product search has an index for MongoDB and for FerretDB", () => check(productQueries, PRODUCT_INDEXES));
-  test("every user listing has an index for MongoDB and for FerretDB", () => check(userQueries, USER_INDEXES));
+  test("every product search has an index for MongoDB and for FerretDB", () =>
+    check(productQueries, PRODUCT_INDEXES, true));
+  test("every user listing has an index for MongoDB and for FerretDB", () => check(userQueries, USER_INDEXES, false));
 });
 
 describe("the read model keeps the pushdown's constraints", () => {

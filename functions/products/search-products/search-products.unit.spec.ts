@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import * as v from "valibot";
 import { DomainError } from "#shared/platform/errors.ts";
 import type { SortOf } from "#shared/transport/cursor.ts";
-import { buildFilter } from "./search-products.handler.ts";
+import { buildFilter, impliedPrefix } from "./search-products.handler.ts";
 import { SearchProductsQuery, SORTS } from "./search-products.ts";
 
 type Sort = SortOf<(typeof SORTS.names)[number]>;
@@ -86,8 +86,17 @@ describe("buildFilter", () => {
 
   test("q: every folded query word must be among the prefixes", () => {
     assert.deepEqual(buildFilter({ q: "Crème WID crème" }, "name"), {
-      $and: [{ deleted: false }, { prefixes: { $all: ["creme", "wid"] } }],
+      $and: [{ deleted: false }, { prefixes: { $all: ["creme", "wid"] } }, { prefixes: "crem" }],
     });
+  });
+
+  test("q: the longest word one character shorter, implied, for PostgreSQL's estimate", () => {
+    assert.equal(impliedPrefix(["heirl"]), "heir");
+    assert.equal(impliedPrefix(["oak", "heirl"]), "heir");
+    assert.equal(impliedPrefix(["émi"]), "ém", "by code point, not UTF-16 unit");
+    assert.equal(impliedPrefix(["a"]), undefined, "a one-letter word implies nothing");
+    assert.equal(impliedPrefix(["heir", "heirl"]), undefined, "already asked for");
+    assert.equal(impliedPrefix([]), undefined);
   });
 
   test("a blank q adds no condition", () => {
@@ -131,6 +140,7 @@ describe("buildFilter", () => {
         $and: [
           { deleted: false },
           { prefixes: { $all: ["wid"] } },
+          { prefixes: "wi" },
           { tags: "tools" },
           { priceCents: { $gte: 1 } },
           { priceCents: { $lte: 999 } },
