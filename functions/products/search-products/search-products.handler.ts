@@ -24,9 +24,11 @@ const paging = keyset(SORTS, { name: "sortName", priceCents: "priceCents", creat
  * without one, it judged the walk cheaper (docs/architecture.md, "FerretDB pushdown").
  */
 export function impliedPrefix(prefixes: readonly string[]): string | undefined {
-  const longest = [...prefixes].sort((a, b) => [...b].length - [...a].length)[0];
-  if (longest === undefined || [...longest].length < 2) return undefined;
-  const shorter = [...longest].slice(0, -1).join("");
+  const longest = prefixes
+    .map((prefix) => [...prefix])
+    .reduce<string[]>((best, chars) => (chars.length > best.length ? chars : best), []);
+  if (longest.length < 2) return undefined;
+  const shorter = longest.slice(0, -1).join("");
   return prefixes.includes(shorter) ? undefined : shorter;
 }
 
