@@ -8,6 +8,7 @@ import { eventually } from "#tests/support/wait.ts";
 import { type CannonRequest, type LoadSpec, measure, medianWindow, settle, warm, windowOf } from "./load.ts";
 import type { CpuPerRequest, ScenarioResult, Subject, Window } from "./results.ts";
 import { type BenchSystem, cpuPerRequest, cpuSnapshot } from "./system.ts";
+import { type ProjectedOutcome, unappliedEvents } from "./unapplied.ts";
 
 export interface Settings {
   rounds: number;
@@ -177,28 +178,37 @@ export function creates(
 
 // --- projections: lag under load, catch-up from a standing start ---------------------------------
 
-interface Projected {
-  aggregateId: string;
+interface Projected extends ProjectedOutcome {
   lagMs: number;
   at: number;
 }
 
-/** The reader's "event projected" log lines from `from` on (its stdout, one JSON object a line). */
+/** The reader's "event projected" log lines from `from` on (its stdout, one JSON object a line), whatever their outcome. */
 function projectedLines(system: BenchSystem, from: number): Projected[] {
   const reader = system.services.find((s) => s.name === "reader");
   const out: Projected[] = [];
   for (const line of reader?.lines.slice(from) ?? []) {
     if (!line.includes('"event projected"')) continue;
     try {
-      const entry = JSON.parse(line) as { aggregate_id?: string; lag_ms?: number; outcome?: string; time?: string };
-      if (entry.outcome !== "applied" || entry.aggregate_id === undefined || entry.lag_ms === undefined) continue;
-      out.push({ aggregateId: entry.aggregate_id, lagMs: entry.lag_ms, at: Date.parse(entry.time ?? "") });
+      const entry = JSON.parse(line) as {
+        aggregate_id?: string;
+        version?: number;
+        lag_ms?: number;
+        outcome?: string;
+        time?: string;
+      };
+      const { aggregate_id: aggregateId, version, outcome, lag_ms: lagMs } = entry;
+      if (aggregateId === undefined || version === undefined || outcome === undefined || lagMs === undefined) continue;
+      out.push({ aggregateId, version, outcome, lagMs, at: Date.parse(entry.time ?? "") });
     } catch {
       // not a log object
     }
   }
   return out;
 }
+
+const appliedLines = (system: BenchSystem, from: number) =>
+  projectedLines(system, from).filter((p) => p.outcome === "applied");
 
 /**
  * Open-loop commands (creates, and updates of `updateIds`) at `rate` for `seconds`; the lag of each
@@ -215,6 +225,8 @@ export async function lagUnderLoad(
   const reader = system.services.find((s) => s.name === "reader");
   const from = reader?.lines.length ?? 0;
   const started = Date.now();
+  // The outbox stamps events with PostgreSQL's clock: this machine's.
+  const since = new Date(started);
   let n = 0;
   const spec: LoadSpec = {
     url: system.urls.gateway,
@@ -242,14 +254,17 @@ export async function lagUnderLoad(
   let timedOut = false;
   await eventually(
     `the projection to apply the ${commands} events of the lag window`,
-    async () => (projectedLines(system, from).length >= commands ? true : undefined),
+    async () => (appliedLines(system, from).length >= commands ? true : undefined),
     30_000,
     100,
   ).catch(() => {
     timedOut = true;
   });
-  const projected = projectedLines(system, from);
+  const projected = appliedLines(system, from);
   say(`  lag: ${projected.length} of ${commands} events applied`);
+  if (timedOut) {
+    for (const line of await unappliedEvents(system, since, projectedLines(system, from))) say(`  lag: ${line}`);
+  }
   const seconds = (Date.now() - started) / 1000;
   const result = windowOf(
     projected.map((p) => p.lagMs),
