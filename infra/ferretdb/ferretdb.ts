@@ -1,7 +1,8 @@
 // FerretDB 1.24.2 on the project's PostgreSQL as the MongoDB-wire server. No MongoDB server is
 // packaged anywhere reachable; this folder's small Go main embeds FerretDB (its own cmd panics when
-// built with `go install`, lacking a release-time version file), built with pushdown.patch applied
-// so that the read model's queries use indexes (PATCH.md).
+// built with `go install`, lacking a release-time version file), built with this folder's patches:
+// pushdown.patch so that the read model's queries use indexes, sjson-decoding.patch so that reading
+// a document costs less (PATCH.md).
 import path from "node:path";
 import { MongoClient } from "mongodb";
 import { ensureGoBuild, type GoBuildOptions, goBinary, goMarker, goRequirement } from "../go-build.ts";

@@ -64,6 +64,9 @@ const uuid = () => `${hex(8)}-${hex(4)}-7${hex(3)}-${pick(["8", "9", "a", "b"])}
 
 // Few distinct values everywhere, so sort keys tie often (accents and case fold to one sortName).
 const WORDS = ["Oak", "oak", "Öak", "Oaken", "Rose", "Roseate", "Heirloom", "Émile", "emile", "Zebra", "table"];
+// Descriptions are only read back: strings JSON must escape, or that are not ASCII, take the patched
+// decoder's slow path (infra/ferretdb/PATCH.md, "Decoding").
+const TEXTS = [...WORDS, 'a "quoted" word', "back\\slash", "tab\tand\nnewline", "owl 🦉", "\u0001"];
 const PRICES = [0, 99, 100, 500, 500, 1000, 4999, 123_456_789, 1_000_000_000_000];
 const TAGS = ["t1", "t2", "t3", "sale"];
 const TIMES = Array.from({ length: 9 }, (_, i) => new Date(Date.UTC(2025, 0, 1 + (i % 4), i)));
@@ -79,7 +82,7 @@ function randomProduct(): ProductState {
     id: uuid(),
     sku: `SKU-${hex(6)}`,
     name: Array.from({ length: 1 + Math.floor(random() * 2) }, () => pick(WORDS)).join(" "),
-    description: random() < 0.3 ? "" : `${pick(WORDS)} ${pick(WORDS)}`,
+    description: random() < 0.3 ? "" : `${pick(WORDS)} ${pick(TEXTS)}`,
     priceCents: random() < 0.85 ? pick(PRICES) : Math.floor(random() * 10_000),
     currency: "EUR",
     stock: Math.floor(random() * 5),
