@@ -3,9 +3,12 @@
 // imported here rather than in setup.ts, which every service loads, it is in no other service's
 // module graph, bundled or not. Its Redis commands are spans of its own (shared/read-side/cache.ts).
 import { MongoDBInstrumentation } from "@opentelemetry/instrumentation-mongodb";
+import { mongoStatement } from "./mongodb-statement.ts";
 import { preloadTelemetry } from "./setup.ts";
 
 preloadTelemetry("reader", {
   hooked: ["mongodb"],
-  create: () => [new MongoDBInstrumentation({ enhancedDatabaseReporting: false })],
+  create: () => [
+    new MongoDBInstrumentation({ enhancedDatabaseReporting: false, dbStatementSerializer: mongoStatement }),
+  ],
 });
