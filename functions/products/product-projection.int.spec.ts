@@ -340,6 +340,30 @@ describe("product projection", () => {
     assert.equal((await readModelDoc(ids.at(-1) ?? ""))?.version, 1);
   });
 
+  test("a batch written as several bulk writes at once says which writes were stale in each", async () => {
+    const { deps } = started(reader, "reader");
+    // 70 writes: more than one slice (versioned-projection.ts), stale ones in the first, a middle and the last.
+    const ids = Array.from({ length: 70 }, () => uuidv7());
+    const ahead = new Set([0, 5, 40, 69]);
+    await productProjection.applyBatch(
+      deps,
+      ids.map((id, k) => envelope("ProductCreated", state(id, ahead.has(k) ? 4 : 1))),
+    );
+    const outcomes = await productProjection.applyBatch(
+      deps,
+      ids.map((id) => envelope("ProductUpdated", state(id, 2))),
+    );
+    assert.deepEqual(
+      outcomes,
+      ids.map((_id, k) => (ahead.has(k) ? "stale" : "applied")),
+    );
+    const versions = await Promise.all(ids.map(async (id) => (await readModelDoc(id))?.version));
+    assert.deepEqual(
+      versions,
+      ids.map((_id, k) => (ahead.has(k) ? 4 : 2)),
+    );
+  });
+
   test("a poison event in a batch fails only itself", async () => {
     const { deps } = started(reader, "reader");
     const [first, second] = [uuidv7(), uuidv7()];

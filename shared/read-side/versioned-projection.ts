@@ -112,6 +112,11 @@ export interface VersionedProjection<D> extends Projection {
   document(data: D): Omit<ReadModelDoc, "_id">;
 }
 
+/** A batch's writes to one collection go as at most this many bulk writes at once... */
+const WRITERS = 4;
+/** ...of at least this many writes each. */
+const MIN_SLICE = 16;
+
 export function versionedProjection<T extends string, D extends StateData, Doc extends ReadModelDoc>(
   spec: VersionedProjectionSpec<T, D, Doc>,
 ): VersionedProjection<D> {
@@ -137,11 +142,8 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
   const derived = spec.derived as Derived<ReadModelDoc> | undefined;
   const collectionOf = (db: Db, name: string) => spec.collection(db, name) as unknown as Collection<ReadModelDoc>;
 
-  /**
-   * Writes each aggregate's newest state into one collection, version-guarded; the indexes (into
-   * `writes`) of the ones that were stale there.
-   */
-  async function writeInto(collection: Collection<ReadModelDoc>, writes: { data: D }[]): Promise<Set<number>> {
+  /** Writes `writes` in order as one bulk write; the indexes (into `writes`) of the ones that were stale. */
+  async function writeInOrder(collection: Collection<ReadModelDoc>, writes: { data: D }[]): Promise<Set<number>> {
     const operation = ({ data }: { data: D }): AnyBulkWriteOperation<ReadModelDoc> => ({
       replaceOne: {
         filter: { _id: data.id, version: { $lt: data.version } },
@@ -168,6 +170,29 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
       }
     }
     return stale;
+  }
+
+  /**
+   * Writes each aggregate's newest state into one collection, version-guarded; the indexes (into
+   * `writes`) of the ones that were stale there. Each id is in `writes` once, so no write waits for
+   * another: a large batch goes as up to WRITERS bulk writes at once, each in order. FerretDB runs a
+   * bulk write's statements one after the other, so one bulk write kept a batch waiting on each
+   * round trip to PostgreSQL while the machine idled. All are settled before a failure is thrown:
+   * none is still running when the batch is retried.
+   */
+  async function writeInto(collection: Collection<ReadModelDoc>, writes: { data: D }[]): Promise<Set<number>> {
+    const slices = Math.min(WRITERS, Math.ceil(writes.length / MIN_SLICE));
+    if (slices <= 1) return writeInOrder(collection, writes);
+    const size = Math.ceil(writes.length / slices);
+    const settled = await Promise.allSettled(
+      Array.from({ length: slices }, async (_, k) => {
+        const stale = await writeInOrder(collection, writes.slice(k * size, (k + 1) * size));
+        return [...stale].map((index) => index + k * size);
+      }),
+    );
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    return new Set(settled.flatMap((result) => (result.status === "fulfilled" ? result.value : [])));
   }
 
   const applyBatch: Projection["applyBatch"] = async (
