@@ -263,7 +263,14 @@ export async function lagUnderLoad(
   const projected = appliedLines(system, from);
   say(`  lag: ${projected.length} of ${commands} events applied`);
   if (timedOut) {
-    for (const line of await unappliedEvents(system, since, projectedLines(system, from))) say(`  lag: ${line}`);
+    const outcomes = projectedLines(system, from);
+    for (const line of await unappliedEvents(system.config.postgres.url, since, outcomes)) say(`  lag: ${line}`);
+    // What the reader said meanwhile besides its projected lines: a retried batch, a rebalance.
+    const notes = (reader?.lines.slice(from) ?? []).filter(
+      (line) => !line.includes('"event projected"') && /"level":"(warn|error|fatal)"|rebalanc|assign|revok/i.test(line),
+    );
+    say(`  lag: the reader's warnings, rebalances and assignments in the window: ${notes.length}`);
+    for (const line of notes.slice(-8)) say(`  lag:   ${line.slice(0, 400)}`);
   }
   const seconds = (Date.now() - started) / 1000;
   const result = windowOf(

@@ -2,7 +2,6 @@
 // The writer's outbox keeps every event it decided (with when the relay published it); the reader's
 // projection log says what it did with each it took from Kafka.
 import postgres from "postgres";
-import type { BenchSystem } from "./system.ts";
 
 export interface EventRef {
   aggregateId: string;
@@ -26,17 +25,18 @@ interface OutboxRow {
 const LISTED = 10;
 
 /**
- * The events the writer decided since `since` that `outcomes` has no "applied" line for, one line
- * each: published or not, and what the reader logged for that aggregate. Empty when all are applied.
+ * The events the writer (its database at `postgresUrl`) decided since `since` that `outcomes` has
+ * no "applied" line for, one line each: published or not, and what the reader logged for that
+ * aggregate. Empty when all are applied.
  */
 export async function unappliedEvents(
-  system: BenchSystem,
+  postgresUrl: string,
   since: Date,
   outcomes: readonly ProjectedOutcome[],
 ): Promise<string[]> {
   const key = (e: EventRef) => `${e.aggregateId}@${e.version}`;
   const applied = new Set(outcomes.filter((o) => o.outcome === "applied").map(key));
-  const sql = postgres(system.config.postgres.url, { max: 1, onnotice: () => {} });
+  const sql = postgres(postgresUrl, { max: 1, onnotice: () => {} });
   let rows: OutboxRow[];
   try {
     rows = await sql<OutboxRow[]>`
