@@ -5,7 +5,7 @@
 // `product_tags` (the counts, derived from the members: each batch marks the collection changed,
 // and a background recount per reader recomputes every count from the members, never incrementing
 // one, so duplicates and replays leave them right).
-import type { AnyBulkWriteOperation, Collection, Db } from "mongodb";
+import { type AnyBulkWriteOperation, type Collection, type Db, MongoBulkWriteError } from "mongodb";
 import { type Derived, versionedProjection } from "#shared/read-side/versioned-projection.ts";
 import { productEvents } from "./product-events.ts";
 
@@ -78,6 +78,28 @@ async function settleCounts(db: Db, membersName: string): Promise<void> {
   }
 }
 
+/**
+ * Runs `writes` (upserts by _id) in order. FerretDB's upsert reads, then inserts, so of two that
+ * insert one _id at once (every partition's first batch registers the same tags and raises the one
+ * mark) the second fails on the duplicate key: it runs again, and then finds the document. Without
+ * this a failed mark failed its batch, which was retried and reported as stale the product writes
+ * its first attempt had applied (MongoDB retries such an upsert itself).
+ */
+async function upsertAll(counts: Collection<TagCountDoc>, writes: AnyBulkWriteOperation<TagCountDoc>[]): Promise<void> {
+  let from = 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await counts.bulkWrite(writes.slice(from), { ordered: true });
+      return;
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError) || attempt >= writes.length) throw error;
+      const [failed, ...more] = [error.writeErrors].flat();
+      if (failed === undefined || more.length > 0 || failed.code !== 11000) throw error;
+      from += failed.index;
+    }
+  }
+}
+
 /** The background recount of each members collection: one at a time, once more if asked meanwhile. */
 const recounts = new Map<string, { running: boolean; again: boolean }>();
 
@@ -124,7 +146,7 @@ const derived: Derived<TagMemberDoc> = {
       })),
       { updateOne: { filter: { _id: CHANGED }, update: { $inc: { dirty: 1 } }, upsert: true } },
     ];
-    await counts.bulkWrite(writes, { ordered: true });
+    await upsertAll(counts, writes);
     for (const tag of fresh) known.add(tag);
   },
   recomputeSoon: recountSoon,
