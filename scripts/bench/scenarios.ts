@@ -264,7 +264,11 @@ export async function lagUnderLoad(
   say(`  lag: ${projected.length} of ${commands} events applied`);
   if (timedOut) {
     const outcomes = projectedLines(system, from);
-    for (const line of await unappliedEvents(system.config.postgres.url, since, outcomes)) say(`  lag: ${line}`);
+    // A diagnosis only: a failure to make it leaves the window timed out, as it is.
+    const unapplied = await unappliedEvents(system.config.postgres.url, since, outcomes).catch((error: unknown) => [
+      `could not list the events not applied: ${String(error)}`,
+    ]);
+    for (const line of unapplied) say(`  lag: ${line}`);
     // What the reader said meanwhile besides its projected lines: a retried batch, a rebalance.
     const notes = (reader?.lines.slice(from) ?? []).filter(
       (line) => !line.includes('"event projected"') && /"level":"(warn|error|fatal)"|rebalanc|assign|revok/i.test(line),

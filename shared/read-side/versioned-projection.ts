@@ -114,7 +114,7 @@ export interface VersionedProjection<D> extends Projection {
 
 /** A batch's writes to one collection go as at most this many bulk writes at once... */
 const WRITERS = 4;
-/** ...of at least this many writes each. */
+/** ...one for each this many writes: a batch of up to 16 is one bulk write, of 17 to 32 two. */
 const MIN_SLICE = 16;
 
 export function versionedProjection<T extends string, D extends StateData, Doc extends ReadModelDoc>(
