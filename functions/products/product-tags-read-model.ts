@@ -5,7 +5,8 @@
 // `product_tags` (the counts, derived from the members: each batch marks the collection changed,
 // and a background recount per reader recomputes every count from the members, never incrementing
 // one, so duplicates and replays leave them right).
-import { type AnyBulkWriteOperation, type Collection, type Db, MongoBulkWriteError } from "mongodb";
+import type { AnyBulkWriteOperation, Collection, Db } from "mongodb";
+import { duplicateKeyAt } from "#shared/read-side/duplicate-key.ts";
 import { type Derived, versionedProjection } from "#shared/read-side/versioned-projection.ts";
 import { productEvents } from "./product-events.ts";
 
@@ -92,10 +93,9 @@ async function upsertAll(counts: Collection<TagCountDoc>, writes: AnyBulkWriteOp
       await counts.bulkWrite(writes.slice(from), { ordered: true });
       return;
     } catch (error) {
-      if (!(error instanceof MongoBulkWriteError) || attempt >= writes.length) throw error;
-      const [failed, ...more] = [error.writeErrors].flat();
-      if (failed === undefined || more.length > 0 || failed.code !== 11000) throw error;
-      from += failed.index;
+      const failed = duplicateKeyAt(error);
+      if (failed === undefined || attempt >= writes.length) throw error;
+      from += failed;
     }
   }
 }

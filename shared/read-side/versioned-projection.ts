@@ -4,16 +4,11 @@
 // because a newer or equal version is there: "already applied". A delete leaves a tombstone
 // {_id, version, deleted: true}, so a replayed older event cannot bring it back. The read model has
 // no other unique index (uniqueness is the writer's job), so a duplicate key can only mean that.
-import {
-  type AnyBulkWriteOperation,
-  type Collection,
-  type Db,
-  type IndexDirection,
-  MongoBulkWriteError,
-} from "mongodb";
+import type { AnyBulkWriteOperation, Collection, Db, IndexDirection } from "mongodb";
 import * as v from "valibot";
 import { crashPoint } from "../platform/crash-point.ts";
 import { type AggregateEvents, type EventEnvelope, upcast } from "../platform/events.ts";
+import { duplicateKeyAt } from "./duplicate-key.ts";
 import { type BatchOutcome, PoisonMessage, type Projection } from "./projection.ts";
 
 export interface ReadModelDoc {
@@ -162,11 +157,10 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
         await collection.bulkWrite(writes.slice(from).map(operation), { ordered: true });
         break;
       } catch (error) {
-        if (!(error instanceof MongoBulkWriteError)) throw error;
-        const [failed, ...more] = [error.writeErrors].flat();
-        if (failed === undefined || more.length > 0 || failed.code !== 11000) throw error;
-        stale.add(from + failed.index);
-        from += failed.index + 1;
+        const failed = duplicateKeyAt(error);
+        if (failed === undefined) throw error;
+        stale.add(from + failed);
+        from += failed + 1;
       }
     }
     return stale;
