@@ -1,7 +1,7 @@
 // Reading a topic whole (the dead-letter tool; the tests, so that a message published twice would be
 // read twice), and deleting the consumer groups that did the reading.
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
-import { headerStrings } from "#shared/platform/kafka.ts";
+import { FETCH_WAIT_MAX_MS, headerStrings } from "#shared/platform/kafka.ts";
 
 export interface TopicMessage {
   partition: number;
@@ -28,7 +28,7 @@ export async function readWholeTopic(kafka: KafkaJS.Kafka, topic: string, groupI
     await admin.disconnect();
   }
   const consumer: KafkaJS.Consumer = kafka.consumer({
-    "fetch.wait.max.ms": 10,
+    "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
     kafkaJS: { groupId, fromBeginning: true, autoCommit: false },
   });
   const received: TopicMessage[] = [];

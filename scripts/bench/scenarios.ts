@@ -3,7 +3,7 @@
 // warm-up before each window, and reports medians of the rounds.
 import type { KafkaJS } from "@confluentinc/kafka-javascript";
 import postgres from "postgres";
-import { connectProducer, kafkaClient } from "#shared/platform/kafka.ts";
+import { connectProducer, FETCH_WAIT_MAX_MS, kafkaClient } from "#shared/platform/kafka.ts";
 import { eventually } from "#tests/support/wait.ts";
 import { type CannonRequest, type LoadSpec, measure, medianWindow, settle, warm, windowOf } from "./load.ts";
 import type { CpuPerRequest, ScenarioResult, Subject, Window } from "./results.ts";
@@ -299,7 +299,7 @@ export async function kafkaRoundTrip(brokers: string, topic: string, rate: numbe
   await admin.disconnect();
   const producer = await connectProducer(kafka);
   const consumer: KafkaJS.Consumer = kafka.consumer({
-    "fetch.wait.max.ms": 10,
+    "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
     kafkaJS: { groupId: `${topic}.group`, fromBeginning: true, autoCommit: false },
   });
   await consumer.connect();

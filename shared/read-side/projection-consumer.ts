@@ -16,6 +16,7 @@ import {
   type Consumer,
   connectProducer,
   ensureTopics,
+  FETCH_WAIT_MAX_MS,
   headerStrings,
   type KafkaMessage,
   type Producer,
@@ -85,7 +86,7 @@ export async function startProjections(opts: {
 
   const dlq: Producer = await connectProducer(opts.kafka);
   const consumer: Consumer = opts.kafka.consumer({
-    "fetch.wait.max.ms": 10,
+    "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
     "js.consumer.max.batch.size": opts.batchSize,
     kafkaJS: { groupId: opts.groupId, fromBeginning: true, autoCommit: false, sessionTimeout: opts.sessionTimeoutMs },
   });
