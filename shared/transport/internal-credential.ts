@@ -85,7 +85,10 @@ export function internalVerifier(jwksFile: string): (metadata: grpc.Metadata) =>
     }
     const token = value.slice("Bearer ".length);
     const expires = verified.get(token);
-    if (expires !== undefined && expires > Date.now()) return;
+    if (expires !== undefined && expires > Date.now()) {
+      keys.refreshIfDue();
+      return;
+    }
     try {
       const { payload } = await jwtVerify(token, keys.getKey, {
         issuer: ISSUER,

@@ -22,6 +22,8 @@ export interface KeySetOptions {
   waitOutCooldown?: boolean;
   /** Called after each read of the JWKS (e.g. to forget what was verified with the keys before). */
   onLoad?: () => void;
+  /** The clock the periods are measured on (ms since the epoch). */
+  now?: () => number;
 }
 
 /** Where a JWKS comes from: an http(s) URL is fetched, anything else is a file path. */
@@ -46,11 +48,16 @@ export interface KeySet {
   getKey: JWTVerifyGetKey;
   /** Reads the JWKS now (at start, so a wrong source shows at once); false if it could not. */
   load(): Promise<boolean>;
+  /**
+   * Starts the background renewal if the cache is older than `refreshMs` (getKey does it too): for
+   * a caller that answers from what it verified before without asking for a key.
+   */
+  refreshIfDue(): void;
 }
 
 export function keySet(
   loadJwks: () => Promise<JSONWebKeySet>,
-  { cooldownMs = 30_000, refreshMs = 300_000, waitOutCooldown = false, onLoad }: KeySetOptions = {},
+  { cooldownMs = 30_000, refreshMs = 300_000, waitOutCooldown = false, onLoad, now = Date.now }: KeySetOptions = {},
 ): KeySet {
   let local: ReturnType<typeof createLocalJWKSet> | undefined;
   let loadedAt = 0;
@@ -59,10 +66,10 @@ export function keySet(
 
   const load = () => {
     inFlight ??= (async () => {
-      lastAttempt = Date.now();
+      lastAttempt = now();
       try {
         local = createLocalJWKSet(await loadJwks());
-        loadedAt = Date.now();
+        loadedAt = now();
         onLoad?.();
         return true;
       } catch {
@@ -74,14 +81,18 @@ export function keySet(
     return inFlight;
   };
 
+  const refreshIfDue = () => {
+    if (local && now() - loadedAt > refreshMs && now() - lastAttempt >= cooldownMs) void load();
+  };
+
   const getKey: JWTVerifyGetKey = async (header, token) => {
     if (!local) {
       // A read under way (another call's) is waited for, not taken for a failure.
       if (inFlight) await inFlight;
-      else if (Date.now() - lastAttempt >= cooldownMs) await load();
+      else if (now() - lastAttempt >= cooldownMs) await load();
       if (!local) throw new KeysUnavailable("the signing keys could not be read");
-    } else if (Date.now() - loadedAt > refreshMs && Date.now() - lastAttempt >= cooldownMs) {
-      void load();
+    } else {
+      refreshIfDue();
     }
     try {
       return await local(header, token);
@@ -91,12 +102,12 @@ export function keySet(
         await inFlight;
         return local(header, token);
       }
-      const wait = cooldownMs - (Date.now() - lastAttempt);
+      const wait = cooldownMs - (now() - lastAttempt);
       if (wait > 0 && !waitOutCooldown) throw error;
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       if (!(await load())) throw new KeysUnavailable("the signing keys could not be read again for an unknown key id");
       return local(header, token);
     }
   };
-  return { getKey, load };
+  return { getKey, load, refreshIfDue };
 }

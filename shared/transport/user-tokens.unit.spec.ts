@@ -7,6 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { eventually } from "#tests/support/wait.ts";
 import { DomainError } from "../platform/errors.ts";
 import { AuthenticationError } from "./problem.ts";
 import { type TokenSettings, tokenVerifier } from "./user-tokens.ts";
@@ -203,5 +204,73 @@ describe("a token from an identity provider", () => {
     } finally {
       idp.up = true;
     }
+  });
+});
+
+describe("a token verified before", () => {
+  /** A verifier on a clock of the test's own, and a token of `key` that expires in 5 minutes. */
+  async function remembering(key: Signer, subject: string) {
+    const clock = { now: Date.now() };
+    const verifier = tokenVerifier(settings(), () => clock.now);
+    // As the gateway does at start: a check during the first read of the JWKS is not remembered.
+    assert.equal(await verifier.warm(), true);
+    const token = `Bearer ${await key.sign({ sub: subject })}`;
+    assert.equal((await verifier.actorOf(token))?.subject, subject);
+    return { clock, verifier, token };
+  }
+
+  test("is answered from memory: the same caller, not a new check of its signature", async () => {
+    const key = await signer("mem-0");
+    idp.keys = [key.publicJwk];
+    const { verifier, token } = await remembering(key, "z");
+    const first = await verifier.actorOf(token);
+    assert.equal(await verifier.actorOf(token), first, "the very object the check made");
+    assert.deepEqual(first, { subject: "z", roles: [] });
+  });
+
+  test("still expires: past exp and the clock skew it is refused as expired", async () => {
+    const key = await signer("mem-1");
+    idp.keys = [key.publicJwk];
+    const { clock, verifier, token } = await remembering(key, "a");
+    clock.now += (300 + 29) * 1000;
+    assert.equal((await verifier.actorOf(token))?.subject, "a", "within the 30 s skew after exp");
+    clock.now += 2000;
+    await assert.rejects(verifier.actorOf(token), (error: unknown) => {
+      assert.ok(error instanceof AuthenticationError);
+      assert.match(error.challenge, /the token has expired/);
+      return true;
+    });
+  });
+
+  test("is forgotten by a read of the JWKS: a key the provider dropped no longer verifies it", async () => {
+    const dropped = await signer("mem-2");
+    idp.keys = [dropped.publicJwk];
+    const { verifier, token } = await remembering(dropped, "b");
+    idp.keys = [(await signer("mem-3")).publicJwk];
+    assert.equal(await verifier.warm(), true);
+    await assert.rejects(verifier.actorOf(token), (error: unknown) => {
+      assert.ok(error instanceof AuthenticationError);
+      assert.match(error.challenge, /no key is known for the token/);
+      return true;
+    });
+  });
+
+  test("still has the JWKS renewed when it is due (every 5 minutes), which then forgets it", async () => {
+    const dropped = await signer("mem-4");
+    idp.keys = [dropped.publicJwk];
+    const { clock, verifier, token } = await remembering(dropped, "c");
+    idp.keys = [(await signer("mem-5")).publicJwk];
+    idp.fetches = 0;
+    clock.now += 301 * 1000;
+    // Remembered (exp and the skew are 29 s away): answered at once, and the renewal starts.
+    assert.equal((await verifier.actorOf(token))?.subject, "c");
+    await eventually("the JWKS to be fetched again", async () => (idp.fetches > 0 ? true : undefined));
+    const refused = await eventually("the dropped key to stop verifying", async () =>
+      verifier.actorOf(token).then(
+        () => undefined,
+        (error: unknown) => (error instanceof AuthenticationError ? error : undefined),
+      ),
+    );
+    assert.match(refused.challenge, /no key is known for the token/);
   });
 });
