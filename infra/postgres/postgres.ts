@@ -183,7 +183,13 @@ export const readPostgresServer = postgresCluster({
   // its word prefixes is about 2.5 kB), and PostgreSQL decompresses it for every field a query
   // reads: a filter of 4 fields over 10k products took 114 ms with the default pglz, 73 ms with
   // lz4. Documents written before keep their compression.
-  settings: { default_toast_compression: "lz4" },
+  // A statement that runs a second or longer has its plan in the server's log
+  // (.local/logs/postgres-read.log): the one plan of a bench run that went wrong can be read after it.
+  settings: {
+    default_toast_compression: "lz4",
+    shared_preload_libraries: "auto_explain",
+    "auto_explain.log_min_duration": "1s",
+  },
   // Up after the writer's, so that a read model an earlier version kept there can be copied over.
   dependsOn: ["postgres"],
   afterDatabases: async (ctx, created) => {
