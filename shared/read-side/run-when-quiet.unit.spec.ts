@@ -29,8 +29,8 @@ function counting(outcomes: RunOutcome[] = []) {
 
 test("a burst of pokes makes one run, after the pause", async () => {
   const { state, run } = counting();
-  const runner = runWhenQuiet({ quietMs: 50, maxWaitMs: 10_000, retryMs: 10, run });
-  await pokeFor(runner, 200);
+  const runner = runWhenQuiet({ quietMs: 200, maxWaitMs: 10_000, retryMs: 10, run });
+  await pokeFor(runner, 300);
   assert.equal(state.runs, 0, "no run while the pokes go on (the longest wait is far)");
   await eventually("the run after the pause", async () => (state.runs === 1 ? true : undefined));
   assert.equal(state.runs, 1);
@@ -38,8 +38,8 @@ test("a burst of pokes makes one run, after the pause", async () => {
 
 test("pokes that never pause still get runs, one at a time, and a last one after them", async () => {
   const { state, run } = counting();
-  const runner = runWhenQuiet({ quietMs: 50, maxWaitMs: 100, retryMs: 10, run });
-  await pokeFor(runner, 600);
+  const runner = runWhenQuiet({ quietMs: 200, maxWaitMs: 100, retryMs: 10, run });
+  await pokeFor(runner, 1000);
   const during = state.runs;
   assert.ok(during >= 2, `runs while the pokes went on: ${during}`);
   await eventually("a run after the last poke", async () =>
