@@ -65,22 +65,30 @@ export async function liveCarrying(db: Db, membersName: string, tag: string): Pr
 
 /**
  * Recounts every registered tag of `membersName` from the live members, then clears the change mark
- * only if it is still the one read before counting; if a write marked it meanwhile, counts again.
- * Whoever writes a count last therefore counted after every write that marked before its clear.
+ * only if it is still the one read before counting. True when the mark is clear (nothing to count,
+ * or cleared here); false when a write marked it meanwhile and the counts need another pass.
  * A tag no live product carries keeps a count of 0 (the listing leaves it out).
  */
-async function settleCounts(db: Db, membersName: string): Promise<void> {
+async function recountOnce(db: Db, membersName: string): Promise<boolean> {
   const counts = tagCounts(db, countsFor(membersName));
-  for (;;) {
-    const changed = (await counts.findOne({ _id: CHANGED }))?.dirty ?? 0;
-    if (changed === 0) return;
-    const tags = await counts.find({ _id: { $ne: CHANGED } }, { projection: { _id: 1 } }).toArray();
-    for (const { _id: tag } of tags) {
-      const count = await liveCarrying(db, membersName, tag);
-      await counts.updateOne({ _id: tag }, { $set: { count } });
-    }
-    const cleared = await counts.updateOne({ _id: CHANGED, dirty: changed }, { $set: { dirty: 0 } });
-    if (cleared.matchedCount === 1) return;
+  const changed = (await counts.findOne({ _id: CHANGED }))?.dirty ?? 0;
+  if (changed === 0) return true;
+  const tags = await counts.find({ _id: { $ne: CHANGED } }, { projection: { _id: 1 } }).toArray();
+  for (const { _id: tag } of tags) {
+    const count = await liveCarrying(db, membersName, tag);
+    await counts.updateOne({ _id: tag }, { $set: { count } });
+  }
+  const cleared = await counts.updateOne({ _id: CHANGED, dirty: changed }, { $set: { dirty: 0 } });
+  return cleared.matchedCount === 1;
+}
+
+/**
+ * Recounts until no write marked the counts during a pass: whoever writes a count last therefore
+ * counted after every write that marked before its clear.
+ */
+async function settleCounts(db: Db, membersName: string): Promise<void> {
+  while (!(await recountOnce(db, membersName))) {
+    // marked meanwhile: once more
   }
 }
 
@@ -106,10 +114,11 @@ async function upsertAll(counts: Collection<TagCountDoc>, writes: AnyBulkWriteOp
 }
 
 /**
- * The background recount of each members collection: one at a time, once the writes since the
- * last one paused for QUIET_MS, or MAX_WAIT_MS after the first of them if they do not. A recount
- * costs a count and an update per tag (for 50 tags at 10k members 300 to 520 ms, 100 to 135 ms of
- * it the reader's CPU), so under steady writes it runs every 5 s rather than every second.
+ * The background recount of each members collection: one pass at a time, once the writes since the
+ * last one paused for QUIET_MS, or MAX_WAIT_MS after the first of them if they do not. A pass costs
+ * a count and an update per tag (for 50 tags at 10k members 300 to 520 ms, 100 to 135 ms of it the
+ * reader's CPU), so under steady writes it runs every 5 s, not back to back. A pass that finds the
+ * mark raised meanwhile leaves it: the writes that raised it asked for the next pass.
  */
 const recounts = new Map<string, { runner: QuietRunner; db: Db }>();
 
@@ -123,11 +132,11 @@ function recountSoon(db: Db, membersName: string): void {
       retryMs: RETRY_MS,
       // With the client of the latest write (a reader that reconnected has a new one).
       run: () =>
-        settleCounts(recounts.get(key)?.db ?? db, membersName).then(
+        recountOnce(recounts.get(key)?.db ?? db, membersName).then(
           (): RunOutcome => "done",
-          // A closed client (the reader stopping) ends it; anything else is tried again (the mark
-          // stays in the read model meanwhile).
-          (error: unknown): RunOutcome => (/closed|not connected/i.test(String(error)) ? "stop" : "retry"),
+          // A closed client (the reader stopping: "Topology is closed", MongoNotConnectedError) ends
+          // it; anything else is tried again (the mark stays in the read model meanwhile).
+          (error: unknown): RunOutcome => (/closed|not ?connected/i.test(String(error)) ? "done" : "retry"),
         ),
     });
     recount = { runner, db };

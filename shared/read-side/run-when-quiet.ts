@@ -3,7 +3,7 @@
 // first poke it will serve if they never pause, and never twice at once (pokes during a run make
 // one more run after it). Work that asks to be retried is poked again after `retryMs`.
 
-export type RunOutcome = "done" | "retry" | "stop";
+export type RunOutcome = "done" | "retry";
 
 export interface QuietRunner {
   poke(): void;
