@@ -52,6 +52,8 @@ export function formatMeasured(outcome: Pick<TargetOutcome, "measured" | "unit">
       return formatRate(measured, "events/s");
     case "MiB":
       return `${formatNumber(measured)} MiB`;
+    case "%":
+      return `${measured >= 0 ? "+" : ""}${measured.toFixed(1)}%`;
     case "503s":
       return `${grouped.format(measured)} × 503`;
   }

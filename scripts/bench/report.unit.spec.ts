@@ -190,6 +190,28 @@ describe("targets", () => {
     assert.equal(memory([]).met, undefined);
   });
 
+  test("memory: a second pass grows no service by more than 5%, each against its own sample after the run", () => {
+    const samples = (readerAgain: number): MemorySample[] => [
+      { service: "gateway (bench_1k)", when: "after the run", rssMiB: 100, heapUsedMiB: 30 },
+      { service: "gateway (bench_1k)", when: "after a second pass", rssMiB: 104, heapUsedMiB: 30 },
+      { service: "reader (bench_1k)", when: "after the run", rssMiB: 120, heapUsedMiB: 40 },
+      { service: "reader (bench_1k)", when: "after a second pass", rssMiB: readerAgain, heapUsedMiB: 40 },
+      // Another data set's reader: compared with its own first sample, not with bench_1k's.
+      { service: "reader (bench_10k)", when: "after the run", rssMiB: 200, heapUsedMiB: 40 },
+      { service: "reader (bench_10k)", when: "after a second pass", rssMiB: 130, heapUsedMiB: 40 },
+    ];
+    const growth = (list: MemorySample[], mode: BenchReport["mode"] = "full") =>
+      judged(reportOf([], { memory: list, mode }), "memory.growth");
+    assert.equal(growth(samples(125.9)).met, true, "just under 5%");
+    assert.ok(Math.abs((growth(samples(125.9)).measured ?? 0) - 4.9166) < 1e-3, "in percent, the reader's");
+    const grown = growth(samples(126.5));
+    assert.equal(grown.met, false);
+    assert.match(grown.note ?? "", /reader \(bench_1k\), 120 → 127 MiB/);
+    assert.equal(growth(samples(100)).met, true, "shrinking is no growth");
+    assert.equal(growth(samples(130), "smoke").met, undefined, "a smoke run's is not judged");
+    assert.equal(growth(samples(130).filter((sample) => sample.when === "after the run")).met, undefined);
+  });
+
   test("a target resting on a not-counted scenario is missed; on a timed-out one it is judged and noted", () => {
     const notCounted = judged(
       reportOf([versus("create", BASELINES.drizzle, 95, { status: "not-counted" })]),
@@ -271,12 +293,13 @@ describe("formatReport", () => {
     assert.match(target("search.q.100k: p50 ≤ 2 × p50 at 1k"), /^ {2}not measured .*not run: search\.q\.100k/);
     assert.match(target("lag: p50"), /^ {2}met .*\+9\.50 ms/);
     assert.match(target("memory: every service"), /^ {2}not measured .*131 MiB.*not a full run/);
+    assert.match(target("memory: a second pass"), /^ {2}not measured .*\+3\.2%.*reader, 131 → 135 MiB; not a full run/);
   });
 
   test("ends with memory per service and point, and CPU per request by process", () => {
     assert.match(
       text,
-      /Memory \(MiB, RSS \/ heap used\)\n\s+at rest\s+after the run\n\s+gateway\s+71\.2 \/ 18\.4\s+105 \/ 31\.5/,
+      /Memory \(MiB, RSS \/ heap used\)\n\s+at rest\s+after the run\s+after a second pass\n\s+gateway\s+71\.2 \/ 18\.4\s+105 \/ 31\.5\s+—\n/,
     );
     assert.match(text, /writer\s+92\.3 \/ 26\.0\s+119 \/ —/);
     assert.match(

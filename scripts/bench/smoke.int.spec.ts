@@ -62,10 +62,13 @@ describe("npm run bench -- --smoke", () => {
       assert.ok(scenario && scenario.system.median.count > 0, `${id} answered requests`);
       assert.ok(Object.keys(scenario.ratios).length > 0, `${id} has a ratio to its baselines`);
     }
-    assert.ok(
-      report.memory.some((m) => m.when === "after the run" && m.rssMiB > 0),
-      "memory after the run",
-    );
+    for (const when of ["after the run", "after a second pass"]) {
+      assert.ok(
+        report.memory.some((m) => m.when === when && m.service.startsWith("reader") && m.rssMiB > 0),
+        `the reader's memory ${when}`,
+      );
+    }
+    assert.match(output, /read\.cached again \d+\/s/, "the second pass read");
     assert.ok(report.cpu.length > 0, "CPU per request");
     assert.match(output, /Targets: \d+ met, \d+ missed/);
 

@@ -25,9 +25,13 @@ export const BASELINES = {
 /** The issue says 150 MB; the samples are in MiB, and the stricter reading is the one judged. */
 export const MEMORY_LIMIT_MIB = 150e6 / 2 ** 20;
 export const AFTER_THE_RUN = "after the run";
+/** The sample after the same services served their reads once more, straight after AFTER_THE_RUN. */
+export const AFTER_A_SECOND_PASS = "after a second pass";
+/** How much a second pass may grow a service's resident memory, in percent. */
+export const MEMORY_GROWTH_LIMIT_PERCENT = 5;
 
 /** What a target's measured figure is: how the report prints it. */
-export type MeasuredUnit = "ratio" | "ms over" | "events/s" | "MiB" | "503s";
+export type MeasuredUnit = "ratio" | "ms over" | "events/s" | "MiB" | "%" | "503s";
 
 export interface Check {
   measured: number | undefined;
@@ -190,6 +194,35 @@ const memory: Target = {
   },
 };
 
+/**
+ * A leak shows as growth under the same work repeated: each data set's services serve their reads
+ * once more right after the "after the run" sample, and none may grow by more than the limit.
+ */
+const memoryGrowth: Target = {
+  id: "memory.growth",
+  scenario: undefined,
+  inputs: [],
+  description: `memory: a second pass over the same reads grows no service by more than ${MEMORY_GROWTH_LIMIT_PERCENT}% RSS`,
+  unit: "%",
+  check(_get, report) {
+    const before = new Map(
+      report.memory.filter((sample) => sample.when === AFTER_THE_RUN).map((sample) => [sample.service, sample.rssMiB]),
+    );
+    const growths = report.memory
+      .filter((sample) => sample.when === AFTER_A_SECOND_PASS && (before.get(sample.service) ?? 0) > 0)
+      .map((sample) => {
+        const first = before.get(sample.service) ?? 0;
+        return { service: sample.service, first, second: sample.rssMiB, percent: (sample.rssMiB / first - 1) * 100 };
+      });
+    if (growths.length === 0)
+      return { measured: undefined, met: undefined, note: `no "${AFTER_A_SECOND_PASS}" sample` };
+    const largest = growths.reduce((top, growth) => (growth.percent > top.percent ? growth : top));
+    const note = `largest: ${largest.service}, ${fixed(largest.first)} → ${fixed(largest.second)} MiB`;
+    if (report.mode !== "full") return { measured: largest.percent, met: undefined, note: `${note}; not a full run` };
+    return { measured: largest.percent, met: largest.percent <= MEMORY_GROWTH_LIMIT_PERCENT, note };
+  },
+};
+
 export const TARGETS: readonly Target[] = [
   cachedRead,
   atLeastTimes("telemetry.read.on-off", "telemetry.read", BASELINES.telemetryOff, 0.85),
@@ -247,6 +280,7 @@ export const TARGETS: readonly Target[] = [
     },
   },
   memory,
+  memoryGrowth,
 ];
 
 /** Judges every target on one report. */

@@ -1,15 +1,31 @@
 // Keyset pagination over a read-model collection, for every list query: a list's sort orders
 // (shared/transport/cursor.ts) mapped to document fields, ties broken by _id, so every item is
 // listed exactly once across pages even while others are added.
+//
+// A first page in ascending order starts at the sort field's least value. A tombstone
+// ({_id, version, deleted: true}) has no sort field, and an index puts documents without the field
+// first in ascending order, on MongoDB and on FerretDB (NULLS FIRST) alike: without the bound, the
+// first page of a list by name walked past every product ever deleted before the first live one
+// (5,000 rows, 48 ms in PostgreSQL, at 100k products with 5% deleted). With it the walk starts at
+// the first document that has the field.
 import type { Collection, Filter } from "mongodb";
 import type { SortOf, SortOrders } from "../transport/cursor.ts";
 import type { ReadModelDoc } from "./versioned-projection.ts";
 
-/** `orders`' sorts over the document fields `fields` names (often a normalised copy, e.g. sortName). */
-export function keyset<K extends string>(orders: SortOrders<K>, fields: Record<K, string>) {
+/**
+ * The document field a sort order reads (often a normalised copy, e.g. sortName), and the least
+ * value any live document can hold in it: "" for a string, the schema's minimum for a number.
+ */
+export interface SortField {
+  field: string;
+  least: string | number;
+}
+
+/** `orders`' sorts over the document fields `fields` names. */
+export function keyset<K extends string>(orders: SortOrders<K>, fields: Record<K, SortField>) {
   const sortOf = (sort: SortOf<K>) => {
     const { name, direction } = orders.parts(sort);
-    return { field: fields[name], direction };
+    return { ...fields[name], direction };
   };
 
   /** The sort `page` runs: the field, then _id, both in the sort's direction. */
@@ -31,8 +47,14 @@ export function keyset<K extends string>(orders: SortOrders<K>, fields: Record<K
    * Exposed so that a list's unit tests can check it whole.
    */
   function filter(filters: Filter<ReadModelDoc>[], request: { sort?: string; cursor?: string }): Filter<ReadModelDoc> {
+    const sort = orders.sortFor(request);
     const and: Filter<ReadModelDoc>[] = [{ deleted: false }, ...filters];
-    if (request.cursor !== undefined) and.push(after(request.cursor, orders.sortFor(request)));
+    if (request.cursor !== undefined) and.push(after(request.cursor, sort));
+    else {
+      const { field, least, direction } = sortOf(sort);
+      // Descending, the documents without the field come last: the walk never reaches them.
+      if (direction === 1) and.push({ [field]: { $gte: least } } as Filter<ReadModelDoc>);
+    }
     return { $and: and };
   }
 

@@ -11,7 +11,11 @@ import { implement } from "#shared/transport/function.ts";
 import { COLLECTION, products, toProduct } from "../product-read-model.ts";
 import { SORTS, searchProducts } from "./search-products.ts";
 
-const paging = keyset(SORTS, { name: "sortName", priceCents: "priceCents", createdAt: "createdAt" });
+const paging = keyset(SORTS, {
+  name: { field: "sortName", least: "" },
+  priceCents: { field: "priceCents", least: 0 },
+  createdAt: { field: "createdAt", least: "" },
+});
 
 /**
  * A condition every match of `prefixes` meets anyway, or none: the longest word's prefix one

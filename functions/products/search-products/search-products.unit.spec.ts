@@ -80,13 +80,24 @@ describe("cursor", () => {
 });
 
 describe("buildFilter", () => {
+  /** A first page by name starts at the least name (shared/read-side/keyset.ts). */
+  const FROM_FIRST_NAME = { sortName: { $gte: "" } };
+
   test("with nothing given, only live products", () => {
-    assert.deepEqual(buildFilter({}, "name"), { $and: [{ deleted: false }] });
+    assert.deepEqual(buildFilter({}, "name"), { $and: [{ deleted: false }, FROM_FIRST_NAME] });
+  });
+
+  test("a first page in ascending order starts at the sort field's least value, past documents without it", () => {
+    assert.deepEqual(buildFilter({}, "priceCents"), { $and: [{ deleted: false }, { priceCents: { $gte: 0 } }] });
+    assert.deepEqual(buildFilter({}, "createdAt"), { $and: [{ deleted: false }, { createdAt: { $gte: "" } }] });
+    for (const sort of ["-name", "-priceCents", "-createdAt"] as const) {
+      assert.deepEqual(buildFilter({}, sort), { $and: [{ deleted: false }] }, `${sort}: they come last descending`);
+    }
   });
 
   test("q: every folded query word must be among the prefixes", () => {
     assert.deepEqual(buildFilter({ q: "Crème WID crème" }, "name"), {
-      $and: [{ deleted: false }, { prefixes: { $all: ["creme", "wid"] } }, { prefixes: "crem" }],
+      $and: [{ deleted: false }, { prefixes: { $all: ["creme", "wid"] } }, { prefixes: "crem" }, FROM_FIRST_NAME],
     });
   });
 
@@ -100,18 +111,24 @@ describe("buildFilter", () => {
   });
 
   test("a blank q adds no condition", () => {
-    assert.deepEqual(buildFilter({ q: "  -- " }, "name"), { $and: [{ deleted: false }] });
+    assert.deepEqual(buildFilter({ q: "  -- " }, "name"), { $and: [{ deleted: false }, FROM_FIRST_NAME] });
   });
 
   test("tag and price bounds", () => {
     assert.deepEqual(buildFilter({ tag: "tools", minPriceCents: 100, maxPriceCents: 500 }, "priceCents"), {
-      $and: [{ deleted: false }, { tags: "tools" }, { priceCents: { $gte: 100 } }, { priceCents: { $lte: 500 } }],
+      $and: [
+        { deleted: false },
+        { tags: "tools" },
+        { priceCents: { $gte: 100 } },
+        { priceCents: { $lte: 500 } },
+        { priceCents: { $gte: 0 } },
+      ],
     });
   });
 
   test("a price bound of 0 still counts", () => {
     assert.deepEqual(buildFilter({ minPriceCents: 0, maxPriceCents: 0 }, "name"), {
-      $and: [{ deleted: false }, { priceCents: { $gte: 0 } }, { priceCents: { $lte: 0 } }],
+      $and: [{ deleted: false }, { priceCents: { $gte: 0 } }, { priceCents: { $lte: 0 } }, FROM_FIRST_NAME],
     });
   });
 

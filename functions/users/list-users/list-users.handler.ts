@@ -11,7 +11,11 @@ import { implement } from "#shared/transport/function.ts";
 import { COLLECTION, toUser, users } from "../user-read-model.ts";
 import { listUsers, SORTS } from "./list-users.ts";
 
-const paging = keyset(SORTS, { name: "sortName", email: "sortEmail", createdAt: "createdAt" });
+const paging = keyset(SORTS, {
+  name: { field: "sortName", least: "" },
+  email: { field: "sortEmail", least: "" },
+  createdAt: { field: "createdAt", least: "" },
+});
 
 /** Above every code point: `p` <= s < `p + TOP` holds exactly for the strings s that start with p. */
 const TOP = "\u{10FFFF}";

@@ -67,8 +67,19 @@ describe("cursor", () => {
 });
 
 describe("buildFilter", () => {
+  /** A first page by name starts at the least name (shared/read-side/keyset.ts). */
+  const FROM_FIRST_NAME = { sortName: { $gte: "" } };
+
   test("with nothing given, only live users", () => {
-    assert.deepEqual(buildFilter({}, "name"), { $and: [{ deleted: false }] });
+    assert.deepEqual(buildFilter({}, "name"), { $and: [{ deleted: false }, FROM_FIRST_NAME] });
+  });
+
+  test("a first page in ascending order starts at the sort field's least value, past documents without it", () => {
+    assert.deepEqual(buildFilter({}, "email"), { $and: [{ deleted: false }, { sortEmail: { $gte: "" } }] });
+    assert.deepEqual(buildFilter({}, "createdAt"), { $and: [{ deleted: false }, { createdAt: { $gte: "" } }] });
+    for (const sort of ["-name", "-email", "-createdAt"] as const) {
+      assert.deepEqual(buildFilter({}, sort), { $and: [{ deleted: false }] }, `${sort}: they come last descending`);
+    }
   });
 
   test("q: every folded word among the name's prefixes, or all of q folded as the start of the email", () => {
@@ -76,6 +87,7 @@ describe("buildFilter", () => {
       $and: [
         { deleted: false },
         { $or: [{ prefixes: { $all: ["zoe"] } }, { sortEmail: { $gte: "zoe", $lt: `zoe${TOP}` } }] },
+        FROM_FIRST_NAME,
       ],
     });
     assert.deepEqual(buildFilter({ q: "Ada.L@Ex" }, "email"), {
@@ -84,21 +96,22 @@ describe("buildFilter", () => {
         {
           $or: [{ prefixes: { $all: ["ada", "l", "ex"] } }, { sortEmail: { $gte: "ada.l@ex", $lt: `ada.l@ex${TOP}` } }],
         },
+        { sortEmail: { $gte: "" } },
       ],
     });
   });
 
   test("a q with a space can only match names (an email has none)", () => {
     assert.deepEqual(buildFilter({ q: " Zoë ÅNG " }, "name"), {
-      $and: [{ deleted: false }, { prefixes: { $all: ["zoe", "ang"] } }],
+      $and: [{ deleted: false }, { prefixes: { $all: ["zoe", "ang"] } }, FROM_FIRST_NAME],
     });
   });
 
   test("a q without words can still start an email; a blank q adds no condition", () => {
     assert.deepEqual(buildFilter({ q: "+" }, "name"), {
-      $and: [{ deleted: false }, { sortEmail: { $gte: "+", $lt: `+${TOP}` } }],
+      $and: [{ deleted: false }, { sortEmail: { $gte: "+", $lt: `+${TOP}` } }, FROM_FIRST_NAME],
     });
-    assert.deepEqual(buildFilter({ q: "   " }, "name"), { $and: [{ deleted: false }] });
+    assert.deepEqual(buildFilter({ q: "   " }, "name"), { $and: [{ deleted: false }, FROM_FIRST_NAME] });
   });
 
   const keysets = [
