@@ -71,7 +71,7 @@ export interface ScenarioResult {
 /** Memory of one service at a point of the run. */
 export interface MemorySample {
   service: string;
-  /** "at rest", "after seeding", "after the run", "after a second pass" */
+  /** "at rest", "after seeding", "after the run", "at rest after the run", "at rest after a second pass" */
   when: string;
   rssMiB: number;
   heapUsedMiB: number | undefined;
