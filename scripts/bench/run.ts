@@ -68,20 +68,21 @@ const CONNECTIONS = 32;
 /** Above this many products a data set is kept between runs (seeding it takes minutes). */
 const KEEP_ABOVE = 10_000;
 
-/**
- * `startAhead`: every system a size needs starts side by side when the size begins (the smoke run,
- * whose figures are not judged); otherwise each starts when its scenario does, so no idle system
- * shares the cores with another's window.
- */
-/**
- * What the run adds to the scenarios' settings. restSeconds: how long the services idle before each
- * sample the memory growth target compares; two of the memory trim's 5 s checks and a margin, so
- * that a trim the load made due has run (shared/platform/memory-trim.ts, run-service.ts).
- */
+/** What the run adds to the scenarios' settings. */
 interface RunSettings extends Settings {
   sizes: number[];
+  /**
+   * Every system a size needs starts side by side when the size begins (the smoke run, whose
+   * figures are not judged); otherwise each starts when its scenario does, so no idle system shares
+   * the cores with another's window.
+   */
   startAhead: boolean;
   hotIds: number;
+  /**
+   * How long the services idle before each sample the memory growth target compares: two of the
+   * memory trim's 5 s checks and a margin, so that a trim the load made due has run
+   * (shared/platform/memory-trim.ts, services/run-service.ts).
+   */
   restSeconds: number;
 }
 
