@@ -211,7 +211,14 @@ describe("targets", () => {
     assert.match(grown.note ?? "", /reader \(bench_1k\), 120 → 127 MiB/);
     assert.equal(growth(samples(100)).met, true, "shrinking is no growth");
     assert.equal(growth(samples(130), "smoke").met, undefined, "a smoke run's is not judged");
-    assert.equal(growth(samples(130).filter((sample) => sample.when !== "at rest after a second pass")).met, undefined);
+    const exited = growth(
+      samples(120).filter(
+        (sample) => sample.service !== "reader (bench_10k)" || sample.when !== "at rest after a second pass",
+      ),
+    );
+    assert.equal(exited.met, false, "a service with no sample after the second pass misses");
+    assert.match(exited.note ?? "", /no sample after the second pass: reader \(bench_10k\)/);
+    assert.equal(growth(samples(130).filter((sample) => sample.when !== "at rest after the run")).met, undefined);
   });
 
   test("a target resting on a not-counted scenario is missed; on a timed-out one it is judged and noted", () => {

@@ -762,12 +762,17 @@ export async function runBench(options: BenchOptions): Promise<number> {
         );
         await delay(settings.restSeconds * 1000);
         samples.push(...(await memory(main.system, AT_REST_AFTER_THE_RUN)));
+        const failed: string[] = [];
         for (const { id, load } of secondPass) {
           const window = await measure(load, settings.windowSeconds);
           say(`  ${id} again ${Math.round(window.rate)}/s`);
+          const unexpected = Object.values(window.unexpected).reduce((sum, count) => sum + count, 0);
+          if (window.timedOut || window.count === 0 || window.errors > 0 || unexpected > 0) failed.push(id);
         }
         await delay(settings.restSeconds * 1000);
-        samples.push(...(await memory(main.system, AT_REST_AFTER_A_SECOND_PASS)));
+        // A pass that did not serve its reads proves nothing: no second sample, and the target misses.
+        if (failed.length > 0) say(`  the second pass failed (${failed.join(", ")}): no memory sample after it`);
+        else samples.push(...(await memory(main.system, AT_REST_AFTER_A_SECOND_PASS)));
       }
       // Last: the catch-up stops this system's reader and starts a fresh one on ports of its own,
       // which the gateway does not call, so every scenario that reads through the gateway (the

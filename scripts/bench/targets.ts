@@ -211,23 +211,34 @@ const memoryGrowth: Target = {
   description: `memory: a second pass over the same reads grows no service by more than ${MEMORY_GROWTH_LIMIT_PERCENT}% RSS`,
   unit: "%",
   check(_get, report) {
-    const before = new Map(
-      report.memory
-        .filter((sample) => sample.when === AT_REST_AFTER_THE_RUN)
-        .map((sample) => [sample.service, sample.rssMiB]),
-    );
-    const growths = report.memory
-      .filter((sample) => sample.when === AT_REST_AFTER_A_SECOND_PASS && (before.get(sample.service) ?? 0) > 0)
+    const at = (when: string) => report.memory.filter((sample) => sample.when === when);
+    const firsts = at(AT_REST_AFTER_THE_RUN).filter((sample) => sample.rssMiB > 0);
+    if (firsts.length === 0)
+      return { measured: undefined, met: undefined, note: `no "${AT_REST_AFTER_THE_RUN}" sample` };
+    const seconds = new Map(at(AT_REST_AFTER_A_SECOND_PASS).map((sample) => [sample.service, sample.rssMiB]));
+    // A service with no second sample exited, or the pass failed (run.ts then takes none): either is
+    // a miss, not a service left out.
+    const missing = firsts.filter((sample) => !seconds.has(sample.service)).map((sample) => sample.service);
+    const growths = firsts
+      .filter((sample) => seconds.has(sample.service))
       .map((sample) => {
-        const first = before.get(sample.service) ?? 0;
-        return { service: sample.service, first, second: sample.rssMiB, percent: (sample.rssMiB / first - 1) * 100 };
+        const second = seconds.get(sample.service) ?? 0;
+        return { service: sample.service, first: sample.rssMiB, second, percent: (second / sample.rssMiB - 1) * 100 };
       });
-    if (growths.length === 0)
-      return { measured: undefined, met: undefined, note: `no "${AT_REST_AFTER_A_SECOND_PASS}" sample` };
-    const largest = growths.reduce((top, growth) => (growth.percent > top.percent ? growth : top));
-    const note = `largest: ${largest.service}, ${fixed(largest.first)} → ${fixed(largest.second)} MiB`;
-    if (report.mode !== "full") return { measured: largest.percent, met: undefined, note: `${note}; not a full run` };
-    return { measured: largest.percent, met: largest.percent <= MEMORY_GROWTH_LIMIT_PERCENT, note };
+    const largest = growths.reduce<(typeof growths)[number] | undefined>(
+      (top, growth) => (top === undefined || growth.percent > top.percent ? growth : top),
+      undefined,
+    );
+    const notes = [
+      ...(largest ? [`largest: ${largest.service}, ${fixed(largest.first)} → ${fixed(largest.second)} MiB`] : []),
+      ...(missing.length > 0 ? [`no sample after the second pass: ${missing.join(", ")}`] : []),
+    ];
+    if (report.mode !== "full") notes.push("not a full run");
+    const met =
+      report.mode !== "full"
+        ? undefined
+        : missing.length === 0 && largest !== undefined && largest.percent <= MEMORY_GROWTH_LIMIT_PERCENT;
+    return { measured: largest?.percent, met, note: notes.join("; ") };
   },
 };
 

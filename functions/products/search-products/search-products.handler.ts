@@ -13,7 +13,7 @@ import { SORTS, searchProducts } from "./search-products.ts";
 
 const paging = keyset(SORTS, {
   name: { field: "sortName", least: "" },
-  priceCents: { field: "priceCents", least: 0 },
+  priceCents: { field: "priceCents", least: Number.MIN_SAFE_INTEGER },
   createdAt: { field: "createdAt", least: "" },
 });
 

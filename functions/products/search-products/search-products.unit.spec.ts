@@ -87,12 +87,15 @@ describe("buildFilter", () => {
     assert.deepEqual(buildFilter({}, "name"), { $and: [{ deleted: false }, FROM_FIRST_NAME] });
   });
 
-  test("a first page in ascending order starts at the sort field's least value, past documents without it", () => {
-    assert.deepEqual(buildFilter({}, "priceCents"), { $and: [{ deleted: false }, { priceCents: { $gte: 0 } }] });
-    assert.deepEqual(buildFilter({}, "createdAt"), { $and: [{ deleted: false }, { createdAt: { $gte: "" } }] });
-    for (const sort of ["-name", "-priceCents", "-createdAt"] as const) {
-      assert.deepEqual(buildFilter({}, sort), { $and: [{ deleted: false }] }, `${sort}: they come last descending`);
+  test("a first page is bounded below by the sort field's least value, past documents without it", () => {
+    const fromLeastPrice = { priceCents: { $gte: Number.MIN_SAFE_INTEGER } };
+    for (const sort of ["priceCents", "-priceCents"] as const) {
+      assert.deepEqual(buildFilter({}, sort), { $and: [{ deleted: false }, fromLeastPrice] }, sort);
     }
+    for (const sort of ["createdAt", "-createdAt"] as const) {
+      assert.deepEqual(buildFilter({}, sort), { $and: [{ deleted: false }, { createdAt: { $gte: "" } }] }, sort);
+    }
+    assert.deepEqual(buildFilter({}, "-name"), { $and: [{ deleted: false }, FROM_FIRST_NAME] });
   });
 
   test("q: every folded query word must be among the prefixes", () => {
@@ -121,7 +124,7 @@ describe("buildFilter", () => {
         { tags: "tools" },
         { priceCents: { $gte: 100 } },
         { priceCents: { $lte: 500 } },
-        { priceCents: { $gte: 0 } },
+        { priceCents: { $gte: Number.MIN_SAFE_INTEGER } },
       ],
     });
   });
