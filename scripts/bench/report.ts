@@ -193,10 +193,19 @@ function targetsSection(outcomes: readonly TargetOutcome[]): string[] {
   return [title, ...alignTable(["", "target", "measured", "note"], rows, ["left", "left", "right", "left"])];
 }
 
+/** The samples a system takes before its scenarios (run.ts). */
+const FIRST_SAMPLES = ["at rest", "after seeding"];
+
 /** A service per row, a point of the run per column: "RSS / heap used" in MiB. */
 function memorySection(report: BenchReport): string[] {
   if (report.memory.length === 0) return ["Memory: no samples"];
-  const points = [...new Set(report.memory.map((sample) => sample.when))];
+  // In the order of a run: the systems' first samples (at rest for the first set, after seeding for
+  // the others) before those after the run, whatever set came first.
+  const seen = [...new Set(report.memory.map((sample) => sample.when))];
+  const points = [
+    ...FIRST_SAMPLES.filter((when) => seen.includes(when)),
+    ...seen.filter((when) => !FIRST_SAMPLES.includes(when)),
+  ];
   const services = [...new Set(report.memory.map((sample) => sample.service))];
   const rows = services.map((service) => [
     `  ${service}`,

@@ -305,6 +305,16 @@ describe("formatReport", () => {
     assert.match(target("memory: a second pass"), /^ {2}not measured .*\+3\.2%.*reader, 131 → 135 MiB; not a full run/);
   });
 
+  test("memory's columns follow the run: the samples before the scenarios first, whichever set took them", () => {
+    const memory: MemorySample[] = [
+      { service: "reader (bench_1k)", when: "at rest", rssMiB: 150, heapUsedMiB: 33 },
+      { service: "reader (bench_1k)", when: "after the run", rssMiB: 131, heapUsedMiB: 32 },
+      { service: "reader (bench_10k)", when: "after seeding", rssMiB: 149, heapUsedMiB: 33 },
+      { service: "reader (bench_10k)", when: "after the run", rssMiB: 127, heapUsedMiB: 32 },
+    ];
+    assert.match(formatReport(reportOf([], { memory })), /\n\s+at rest\s+after seeding\s+after the run\n/);
+  });
+
   test("ends with memory per service and point, and CPU per request by process", () => {
     assert.match(
       text,
