@@ -168,14 +168,21 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
   if (!resumed) await dropGeneration(ctx, generation);
   let lost = false;
   let progress: Partial<typeof building> = {};
+  let beat: Promise<void> = Promise.resolve();
   const heartbeat = setInterval(() => {
-    void report(ctx.db, ctx.model, me, progress).then(
+    beat = report(ctx.db, ctx.model, me, progress).then(
       (own) => {
         if (!own) lost = true;
       },
       () => undefined,
     );
   }, 1000);
+  // Stops the heartbeat and waits out a report under way: one that landed after a park would set
+  // the heartbeat again, and the parked rebuild would look running (cancel refused) for STALE_MS.
+  const stopHeartbeat = async () => {
+    clearInterval(heartbeat);
+    await beat;
+  };
   const step = async (changes: Partial<typeof building>) => {
     progress = { ...progress, ...changes };
     if (!(await report(ctx.db, ctx.model, me, progress))) lost = true;
@@ -212,6 +219,7 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
     });
     await step({ copied: copied.copied, total: copied.total, lastId: copied.lastId });
     if (interrupted()) {
+      await stopHeartbeat();
       await park(ctx.db, ctx.model, me, lastOf("interrupted", generation, copied.copied, started, 0));
       ctx.say(`interrupted after ${copied.copied.toLocaleString("en")} documents; run it again to resume`);
       return result("interrupted", generation, copied.copied, started, []);
@@ -262,6 +270,7 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
     const documents = copied.copied;
     if (options.verifyOnly || (differences.length > 0 && !options.acceptDifferences)) {
       const outcome = differences.length > 0 ? "differences" : "verified";
+      await stopHeartbeat();
       await park(ctx.db, ctx.model, me, lastOf(outcome, generation, documents, started, differences.length, rate));
       ctx.say(
         options.verifyOnly
@@ -300,6 +309,7 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
     return result("switched", generation, documents, started, differences, rate);
   } catch (error) {
     if (!(error instanceof RebuildRefused)) {
+      await stopHeartbeat();
       await park(ctx.db, ctx.model, me, lastOf("failed", generation, Number(progress.copied ?? 0), started, 0)).catch(
         () => undefined,
       );
