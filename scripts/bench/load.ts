@@ -155,6 +155,9 @@ export async function measure(spec: LoadSpec, seconds: number): Promise<Window> 
   };
 }
 
+/** Whether a window had errors or answers of another status than expected. */
+export const hadFailures = (window: Window): boolean => window.errors > 0 || Object.keys(window.unexpected).length > 0;
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

@@ -22,7 +22,7 @@ import {
   type SearchShape,
   withCursor,
 } from "./data.ts";
-import { benchHeaders, getEach, type LoadSpec, measure, stopLoad } from "./load.ts";
+import { benchHeaders, getEach, hadFailures, type LoadSpec, measure, stopLoad } from "./load.ts";
 import { summariseProfiles } from "./profile.ts";
 import { rebuildCost } from "./rebuild-scenario.ts";
 import { formatReport, writeReport } from "./report.ts";
@@ -766,8 +766,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
         for (const { id, load } of secondPass) {
           const window = await measure(load, settings.windowSeconds);
           say(`  ${id} again ${Math.round(window.rate)}/s`);
-          const unexpected = Object.values(window.unexpected).reduce((sum, count) => sum + count, 0);
-          if (window.timedOut || window.count === 0 || window.errors > 0 || unexpected > 0) failed.push(id);
+          if (window.timedOut || window.count === 0 || hadFailures(window)) failed.push(id);
         }
         await delay(settings.restSeconds * 1000);
         // A pass that did not serve its reads proves nothing: no second sample, and the target misses.

@@ -5,7 +5,16 @@ import type { KafkaJS } from "@confluentinc/kafka-javascript";
 import postgres from "postgres";
 import { connectProducer, FETCH_WAIT_MAX_MS, kafkaClient } from "#shared/platform/kafka.ts";
 import { eventually } from "#tests/support/wait.ts";
-import { type CannonRequest, type LoadSpec, measure, medianWindow, settle, warm, windowOf } from "./load.ts";
+import {
+  type CannonRequest,
+  hadFailures,
+  type LoadSpec,
+  measure,
+  medianWindow,
+  settle,
+  warm,
+  windowOf,
+} from "./load.ts";
 import type { CpuPerRequest, ScenarioResult, Subject, Window } from "./results.ts";
 import { type BenchSystem, cpuPerRequest, cpuSnapshot } from "./system.ts";
 import { type ProjectedOutcome, unappliedEvents } from "./unapplied.ts";
@@ -73,8 +82,7 @@ export async function compare(
         cpuRequests += window.count;
       }
       rounds.get(contender.name)?.push(window);
-      if (window.timedOut || window.errors > 0 || Object.keys(window.unexpected).length > 0)
-        await settle(contender.load);
+      if (window.timedOut || hadFailures(window)) await settle(contender.load);
       say(`  ${meta.id} round ${round + 1} ${contender.name.padEnd(28)} ${fmt(window)}`);
     }
   }
@@ -100,7 +108,7 @@ export function scenarioResult(
   baselines: Subject[],
 ): ScenarioResult {
   const all = [system, ...baselines];
-  const broken = all.some((s) => s.median.errors > 0 || Object.keys(s.median.unexpected).length > 0);
+  const broken = all.some((s) => hadFailures(s.median));
   const timedOut = all.some((s) => s.median.timedOut);
   const ratios: Record<string, number> = {};
   for (const baseline of baselines) {

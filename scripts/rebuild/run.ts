@@ -177,11 +177,13 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
       () => undefined,
     );
   }, 1000);
-  // Stops the heartbeat and waits out a report under way: one that landed after a park would set
-  // the heartbeat again, and the parked rebuild would look running (cancel refused) for STALE_MS.
-  const stopHeartbeat = async () => {
+  // Parks the rebuild once the heartbeat has stopped and a report under way has landed: one landing
+  // after the park would set the heartbeat again, and the parked rebuild would look running (cancel
+  // refused) for STALE_MS.
+  const parkAs = async (last: LastRebuild) => {
     clearInterval(heartbeat);
     await beat;
+    await park(ctx.db, ctx.model, me, last);
   };
   const step = async (changes: Partial<typeof building>) => {
     progress = { ...progress, ...changes };
@@ -219,8 +221,7 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
     });
     await step({ copied: copied.copied, total: copied.total, lastId: copied.lastId });
     if (interrupted()) {
-      await stopHeartbeat();
-      await park(ctx.db, ctx.model, me, lastOf("interrupted", generation, copied.copied, started, 0));
+      await parkAs(lastOf("interrupted", generation, copied.copied, started, 0));
       ctx.say(`interrupted after ${copied.copied.toLocaleString("en")} documents; run it again to resume`);
       return result("interrupted", generation, copied.copied, started, []);
     }
@@ -270,8 +271,7 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
     const documents = copied.copied;
     if (options.verifyOnly || (differences.length > 0 && !options.acceptDifferences)) {
       const outcome = differences.length > 0 ? "differences" : "verified";
-      await stopHeartbeat();
-      await park(ctx.db, ctx.model, me, lastOf(outcome, generation, documents, started, differences.length, rate));
+      await parkAs(lastOf(outcome, generation, documents, started, differences.length, rate));
       ctx.say(
         options.verifyOnly
           ? "not switched (--verify); the new generation keeps taking live events: run without --verify to switch"
@@ -309,10 +309,7 @@ export async function rebuild(ctx: RebuildContext, options: RebuildOptions): Pro
     return result("switched", generation, documents, started, differences, rate);
   } catch (error) {
     if (!(error instanceof RebuildRefused)) {
-      await stopHeartbeat();
-      await park(ctx.db, ctx.model, me, lastOf("failed", generation, Number(progress.copied ?? 0), started, 0)).catch(
-        () => undefined,
-      );
+      await parkAs(lastOf("failed", generation, Number(progress.copied ?? 0), started, 0)).catch(() => undefined);
     }
     throw error;
   } finally {
