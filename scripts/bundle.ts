@@ -42,14 +42,11 @@ const TELEMETRY = [
   "@opentelemetry/exporter-metrics-otlp-proto",
   "@opentelemetry/exporter-trace-otlp-http",
   "@opentelemetry/exporter-trace-otlp-proto",
-  "@opentelemetry/instrumentation",
   "@opentelemetry/resources",
   "@opentelemetry/sdk-metrics",
   "@opentelemetry/sdk-trace-base",
   "@opentelemetry/sdk-trace-node",
   "@opentelemetry/semantic-conventions",
-  // The preload registers its module hook; the hook module must be a file of its own.
-  "import-in-the-middle",
 ] as const;
 
 /** What runService gives every service: gRPC, logs, and the FFI the idle trim calls malloc_trim with. */
@@ -64,13 +61,7 @@ export const EXTERNALS: Record<Service, readonly string[]> = {
   // redis: the rate limits' counters (services/gateway/rate-limit.ts), never data.
   gateway: [...EVERY_SERVICE, "redis", "swagger-ui-dist"],
   writer: [...EVERY_SERVICE, "@confluentinc/kafka-javascript", "postgres"],
-  reader: [
-    ...EVERY_SERVICE,
-    "@confluentinc/kafka-javascript",
-    "mongodb",
-    "redis",
-    "@opentelemetry/instrumentation-mongodb",
-  ],
+  reader: [...EVERY_SERVICE, "@confluentinc/kafka-javascript", "mongodb", "redis"],
 };
 
 /** Installed for the service but never imported, so no metafile shows it: its files are found by path. */

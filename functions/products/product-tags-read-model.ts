@@ -7,6 +7,7 @@
 // one, so duplicates and replays leave them right).
 import type { AnyBulkWriteOperation, Collection, Db } from "mongodb";
 import { duplicateKeyAt } from "#shared/read-side/duplicate-key.ts";
+import { traced } from "#shared/read-side/read-model-spans.ts";
 import { type QuietRunner, type RunOutcome, runWhenQuiet } from "#shared/read-side/run-when-quiet.ts";
 import { type Derived, versionedProjection } from "#shared/read-side/versioned-projection.ts";
 import { productEvents } from "./product-events.ts";
@@ -103,7 +104,8 @@ async function upsertAll(counts: Collection<TagCountDoc>, writes: AnyBulkWriteOp
   let from = 0;
   for (let attempt = 0; ; attempt++) {
     try {
-      await counts.bulkWrite(writes.slice(from), { ordered: true });
+      const batch = writes.slice(from);
+      await traced(counts, "bulkWrite", () => counts.bulkWrite(batch, { ordered: true }));
       return;
     } catch (error) {
       const failed = duplicateKeyAt(error);

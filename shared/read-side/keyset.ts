@@ -11,6 +11,7 @@
 // stops there instead of walking the tombstones at the end. A later page starts at its cursor.
 import type { Collection, Filter } from "mongodb";
 import type { SortOf, SortOrders } from "../transport/cursor.ts";
+import { traced } from "./read-model-spans.ts";
 import type { ReadModelDoc } from "./versioned-projection.ts";
 
 /**
@@ -69,12 +70,14 @@ export function keyset<K extends string>(orders: SortOrders<K>, fields: Record<K
     const limit = request.limit ?? 20;
     const { field } = sortOf(sort);
     // The driver's types cannot follow a generic document through a built filter.
-    const found = (await (collection as unknown as Collection<ReadModelDoc>)
-      .find(filter(filters, request))
-      .sort(sortSpec(sort))
-      .limit(limit + 1)
-      .maxTimeMS(maxTimeMS)
-      .toArray()) as Doc[];
+    const found = (await traced(collection, "find", () =>
+      (collection as unknown as Collection<ReadModelDoc>)
+        .find(filter(filters, request))
+        .sort(sortSpec(sort))
+        .limit(limit + 1)
+        .maxTimeMS(maxTimeMS)
+        .toArray(),
+    )) as Doc[];
     const docs = found.slice(0, limit);
     const last = docs.at(-1);
     const lastValue = last ? (last as unknown as Record<string, unknown>)[field] : undefined;

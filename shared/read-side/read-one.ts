@@ -3,6 +3,7 @@
 // MIN_VERSION_WAIT_MS, for the projection to reach it, and is `unavailable` (503) past the bound.
 import type { Collection, Db } from "mongodb";
 import { notFound, unavailable } from "../platform/errors.ts";
+import { traced } from "./read-model-spans.ts";
 import type { ReaderDeps } from "./reader-deps.ts";
 import { singleFlight } from "./single-flight.ts";
 import type { ReadModelDoc } from "./versioned-projection.ts";
@@ -39,9 +40,9 @@ async function lookup<Doc extends ReadModelDoc, Item extends { version: number }
   const name = deps.generations.live(spec.model);
   const doc = (await flights(`${deps.readModel.databaseName}/${name}:${id}`, async () => {
     // The driver's types cannot follow a generic document through a filter on _id.
-    const found = await (spec.collection(deps.readModel, name) as unknown as Collection<ReadModelDoc>).findOne(
-      { _id: id },
-      { maxTimeMS: deps.queryTimeoutMs },
+    const collection = spec.collection(deps.readModel, name) as unknown as Collection<ReadModelDoc>;
+    const found = await traced(collection, "find", () =>
+      collection.findOne({ _id: id }, { maxTimeMS: deps.queryTimeoutMs }),
     );
     if (found && !found.deleted) {
       const body = JSON.stringify(spec.toItem(found as Doc));

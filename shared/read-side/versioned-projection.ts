@@ -10,6 +10,7 @@ import { crashPoint } from "../platform/crash-point.ts";
 import { type AggregateEvents, type EventEnvelope, upcast } from "../platform/events.ts";
 import { duplicateKeyAt } from "./duplicate-key.ts";
 import { type BatchOutcome, PoisonMessage, type Projection } from "./projection.ts";
+import { traced } from "./read-model-spans.ts";
 
 export interface ReadModelDoc {
   _id: string;
@@ -154,7 +155,8 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
     let from = 0;
     while (from < writes.length) {
       try {
-        await collection.bulkWrite(writes.slice(from).map(operation), { ordered: true });
+        const batch = writes.slice(from).map(operation);
+        await traced(collection, "bulkWrite", () => collection.bulkWrite(batch, { ordered: true }));
         break;
       } catch (error) {
         const failed = duplicateKeyAt(error);

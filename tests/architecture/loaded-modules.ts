@@ -68,7 +68,6 @@ const READ_SIDE = [
   npmPackage("mongodb"),
   REDIS_CLIENT,
   REDIS_PARTS,
-  npmPackage("@opentelemetry/instrumentation-mongodb"),
 ];
 
 /**
@@ -112,7 +111,6 @@ export const REQUIRED: Record<ServiceName, readonly Rule[]> = {
     npmPackage("mongodb"),
     npmPackage("redis"),
     npmPackage("@confluentinc/kafka-javascript"),
-    npmPackage("@opentelemetry/instrumentation-mongodb"),
   ],
 };
 

@@ -7,8 +7,8 @@
 // and CommonJS require alike, so nothing a service loads escapes them. A module is recorded when it
 // is loaded (the load hook), not merely resolved: require.resolve of a package's file is no load.
 // `import type` never reaches here, since Node strips types before it resolves anything. Hooks
-// registered later run first and call on to this one, so the telemetry preload's
-// import-in-the-middle hook, which wraps some modules, still leads here with their real URLs.
+// registered later run first and call on to this one, so a hook that wraps modules still leads
+// here with their real URLs.
 //
 // On exit the list is appended to the file as JSON lines, { url, parent }: `parent` is the module
 // whose import first resolved to `url`, so a failing test can say how a forbidden module came in.

@@ -1,7 +1,6 @@
 // The writer's telemetry preload (dist/preload-writer.js in its image; preload.ts picks it under
-// `npm start`). Besides http and grpc it needs no maintained instrumentation: its PostgreSQL spans
-// come from our own wrapper (shared/write-side/postgres-spans.ts) and its Kafka spans from
-// kafka-spans.ts, so the reader's mongodb and redis instrumentations stay out of it.
+// `npm start`). Its PostgreSQL spans come from our own wrapper (shared/write-side/postgres-spans.ts),
+// its Kafka spans from kafka-spans.ts and its gRPC spans from shared/transport/grpc-spans.ts.
 import { preloadTelemetry } from "./setup.ts";
 
 preloadTelemetry("writer");

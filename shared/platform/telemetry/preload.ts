@@ -1,11 +1,10 @@
 // `node --import ./shared/platform/telemetry/preload.ts services/<name>/main.ts` (what `npm start`
-// runs): starts telemetry before the service's own modules load, so the instrumentations can patch
-// http, grpc and the service's own clients as they are imported.
+// runs): starts telemetry before the service's own modules load.
 //
-// Each service has a preload of its own (preload-<service>.ts) with only the instrumentations it
-// uses; this one imports just the one of the service it is started for, named by the entry's folder,
-// so a process never loads another service's instrumentations. The images skip this step and
-// preload dist/preload-<service>.js directly (scripts/bundle.ts).
+// Each service has a preload of its own (preload-<service>.ts), which starts telemetry under its
+// name; this one imports just the one of the service it is started for, named by the entry's
+// folder. The images skip this step and preload dist/preload-<service>.js directly
+// (scripts/bundle.ts).
 import path from "node:path";
 
 const PRELOADS = {

@@ -1,21 +1,18 @@
 // OpenTelemetry for one service process: traces over OTLP/HTTP, metrics for a Prometheus scrape of
-// the service's own /metrics, W3C trace context, and the maintained instrumentations a service's
-// own preload brings (the reader's mongodb and redis); HTTP and gRPC spans are the project's own,
-// made where requests and calls are handled. Started by
-// the service's preload (preload-<service>.ts) before any application module, because
-// instrumentations patch modules as they are loaded. OTEL_SDK_DISABLED=true switches all of it off;
-// the standard OTEL_* variables (sampler, endpoint, service name, resource attributes, exporters and
-// protocols: exporters.ts) are honoured, and an unsupported value stops the service with one line.
-//
-// Nothing here names a database client or its instrumentation: this module is loaded by every
-// service, and the gateway and the writer must not load the reader's instrumentations.
+// the service's own /metrics, and W3C trace context. Every span is the project's own, made where
+// the work is done (HTTP, gRPC, PostgreSQL, Kafka, MongoDB, Redis): no maintained instrumentation
+// patches a module, each cost a service a sixth to a third of its CPU on its hot path
+// (docs/architecture.md, "Naming conventions", spans). Started by the service's preload
+// (preload-<service>.ts) before any application module, so that the first span has a provider.
+// OTEL_SDK_DISABLED=true switches all of it off; the standard OTEL_* variables (sampler, endpoint,
+// service name, resource attributes, exporters and protocols: exporters.ts) are honoured, and an
+// unsupported value stops the service with one line.
 import { metrics } from "@opentelemetry/api";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPMetricExporter as OTLPProtoMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { type Instrumentation, registerInstrumentations } from "@opentelemetry/instrumentation";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import {
   ConsoleMetricExporter,
@@ -26,7 +23,6 @@ import {
 import { BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
-import { register } from "import-in-the-middle/register-hooks.mjs";
 import { ConfigError, loadConfig } from "../config.ts";
 import { chooseExporters } from "./exporters.ts";
 import { startRuntimeMetrics } from "./runtime-metrics.ts";
@@ -42,28 +38,11 @@ let current: Telemetry | undefined;
 /** The running telemetry of this process, if it was started (by preload.ts). */
 export const telemetry = (): Telemetry | undefined => current;
 
-/** What one service instruments with maintained instrumentations (HTTP and gRPC spans are our own). */
-export interface ServiceInstrumentation {
-  /** Packages whose ES module imports import-in-the-middle must intercept for these instrumentations. */
-  hooked: readonly string[];
-  /** Created only once the module hook is registered, so that they patch through it. */
-  create(): Instrumentation[];
-}
-
-/**
- * What a service's preload does: registers the ES module hook for exactly the packages the service's
- * instrumentations patch, then starts telemetry under the service's name (OTEL_SERVICE_NAME wins).
- */
-export function preloadTelemetry(
-  service: string,
-  extra: ServiceInstrumentation = { hooked: [], create: () => [] },
-): Telemetry | undefined {
-  // With telemetry off, a hook would only wrap modules for instrumentations that never patch them;
-  // a service with no instrumentation to patch needs none either.
+/** What a service's preload does: starts telemetry under the service's name (OTEL_SERVICE_NAME wins). */
+export function preloadTelemetry(service: string): Telemetry | undefined {
   if (process.env.OTEL_SDK_DISABLED === "true") return undefined;
-  if (extra.hooked.length > 0) register({ include: [...extra.hooked] });
   try {
-    return startTelemetry(process.env.OTEL_SERVICE_NAME ?? service, extra.create);
+    return startTelemetry(process.env.OTEL_SERVICE_NAME ?? service);
   } catch (error) {
     // Configuration errors fail fast, as one line, like the service's own (run-service.ts).
     if (!(error instanceof ConfigError)) throw error;
@@ -72,10 +51,7 @@ export function preloadTelemetry(
   }
 }
 
-export function startTelemetry(
-  serviceName: string,
-  extraInstrumentations: () => Instrumentation[] = () => [],
-): Telemetry | undefined {
+export function startTelemetry(serviceName: string): Telemetry | undefined {
   if (process.env.OTEL_SDK_DISABLED === "true" || current) return current;
   const config = loadConfig();
   const choice = chooseExporters(process.env);
@@ -122,10 +98,6 @@ export function startTelemetry(
   const meterProvider = new MeterProvider({ resource, readers: readers.filter((r) => r !== undefined) });
   metrics.setGlobalMeterProvider(meterProvider);
 
-  // HTTP server spans are the gateway's own (services/gateway/gateway.ts), gRPC spans the
-  // transport's (shared/transport/grpc-spans.ts): both far cheaper than the instrumentations.
-  const instrumentations = extraInstrumentations();
-  if (instrumentations.length > 0) registerInstrumentations({ tracerProvider, meterProvider, instrumentations });
   const stopRuntime = startRuntimeMetrics();
 
   current = {
