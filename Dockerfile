@@ -115,8 +115,7 @@ RUN mkdir -p /keys && chown node:node /keys
 USER node
 # Exec form cannot expand variables, so a shell does and then replaces itself with node: node stays
 # the process that receives SIGTERM (compose adds an init as PID 1 in front of it). The service's
-# preload starts OpenTelemetry, with only that service's instrumentations, before the service's
-# modules load, so its instrumentations can patch them; the service name comes from
+# preload starts OpenTelemetry before the service's modules load; the service name comes from
 # OTEL_SERVICE_NAME (compose sets it), else it is the service's own. The V8 flags are
 # services/launch.ts's NODE_FLAGS (a small young generation; tests/bundle checks they agree).
 CMD ["sh", "-c", "exec node --max-semi-space-size=8 --expose-gc --enable-source-maps --import \"./dist/preload-${SERVICE}.js\" \"dist/${SERVICE}.js\""]
