@@ -12,11 +12,12 @@
 // metafile (dist/meta.json) says which files those are, and what each service's image gets
 // (runtimeFiles, stageRuntime) and what tests/bundle/bundle-contents.unit.spec.ts checks follow it.
 //
-// Native and instrumented packages stay external and are installed beside the bundle: a native
-// addon cannot be inlined, and OpenTelemetry instrumentation patches modules as they are loaded,
-// which it can only do to modules that are still loaded from node_modules. Each service's image
-// installs its own EXTERNALS only (the Dockerfile calls stageRuntime), so the gateway's carries no
-// Kafka client and no database driver.
+// Native packages stay external and are installed beside the bundle, as a native addon cannot be
+// inlined; so do the packages OpenTelemetry instrumentations used to patch as they were loaded
+// (gRPC, the database clients, OpenTelemetry itself), which only works on modules loaded from
+// node_modules. No instrumentation is left (every span is the project's own), so those could now
+// be bundled; they are not yet. Each service's image installs its own EXTERNALS only (the
+// Dockerfile calls stageRuntime), so the gateway's carries no Kafka client and no database driver.
 import fs from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";

@@ -1,5 +1,5 @@
 // How a service runs as its own process (npm start, and tests that need one process per service):
-// telemetry preloaded before the service's own modules, so instrumentations can patch them.
+// telemetry preloaded before the service's own modules, so that the first span has a provider.
 import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");

@@ -15,6 +15,7 @@ import type { BatchObservableCallback } from "@opentelemetry/api";
 import type { Db } from "mongodb";
 import type { Log } from "../platform/log.ts";
 import { meter } from "../platform/telemetry/metrics.ts";
+import { traced } from "./read-model-spans.ts";
 
 export const POINTERS = "read_model_generations";
 export const READERS = "read_model_readers";
@@ -131,7 +132,7 @@ export async function followGenerations(opts: {
   let lastError = 0;
 
   async function load(): Promise<void> {
-    const docs = await pointers.find({}).toArray();
+    const docs = await traced(pointers, "find", () => pointers.find({}).toArray());
     for (const doc of docs) {
       raw.set(doc._id, doc);
       const held = views.get(doc._id);
@@ -146,10 +147,12 @@ export async function followGenerations(opts: {
     refreshedAt = Date.now();
     const epochs: Record<string, number> = {};
     for (const [model, view] of views) epochs[model] = Math.min(view.epoch, ...(inFlight.get(model) ?? []));
-    await readers.updateOne(
-      { _id: opts.instance },
-      { $set: { epochs, at: new Date(), pollMs: opts.pollMs } },
-      { upsert: true },
+    await traced(readers, "updateOne", () =>
+      readers.updateOne(
+        { _id: opts.instance },
+        { $set: { epochs, at: new Date(), pollMs: opts.pollMs } },
+        { upsert: true },
+      ),
     );
   }
 

@@ -6,8 +6,10 @@
 // its CPU on searches (docs/architecture.md, "Naming conventions", spans).
 //
 // Only an operation that is part of a trace gets a span: a query under the reader's gRPC span, a
-// projection write under its Kafka process span. Bookkeeping that runs on its own (the generations'
-// poll, a recount of the tag counts once writes pause) would otherwise be a root trace each time.
+// projection write, or the generations' read a projection write waits for, under its Kafka process
+// span. The generations' own poll, on a timer started with no span, makes none rather than a root
+// trace each time. (The tag counts' recount is not wrapped: its timer is set while an event's span
+// is active, so its spans would join a trace that had already ended.)
 import { SpanKind, trace } from "@opentelemetry/api";
 import { endWhenSettled } from "../platform/telemetry/span-errors.ts";
 
@@ -31,5 +33,12 @@ export function traced<T>(target: Target, operation: string, run: () => Promise<
       "db.operation.name": operation,
     },
   });
-  return endWhenSettled(span, run());
+  let pending: Promise<T>;
+  try {
+    pending = run();
+  } catch (error) {
+    // Building the operation can throw before any promise exists (a bad cursor, a bad sort).
+    pending = Promise.reject(error);
+  }
+  return endWhenSettled(span, pending);
 }

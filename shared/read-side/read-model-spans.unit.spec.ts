@@ -51,6 +51,23 @@ test("a failed operation marks its span failed and rejects as it did", async () 
   assert.equal(span.attributes["error.type"], "TypeError");
 });
 
+test("an operation that throws before it has a promise still ends its span, failed", async () => {
+  exporter.reset();
+  const failure = new RangeError("bad cursor");
+  await assert.rejects(
+    underSpan(() =>
+      traced(products, "find", () => {
+        throw failure;
+      }),
+    ),
+    (error) => error === failure,
+  );
+  const span = exporter.getFinishedSpans().find((s) => s.name === "find products");
+  assert.ok(span, "the operation's span was ended");
+  assert.equal(span.status.code, SpanStatusCode.ERROR);
+  assert.equal(span.attributes["error.type"], "RangeError");
+});
+
 test("outside any trace (bookkeeping on a timer): the operation runs, and no span is made", async () => {
   exporter.reset();
   assert.equal(trace.getActiveSpan(), undefined);

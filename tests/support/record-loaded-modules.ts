@@ -24,7 +24,7 @@ export interface LoadedModule {
   parent?: string;
 }
 
-/** A URL without its query and fragment: loaders mark the modules they wrap with one (?iitm=true). */
+/** A URL without its query and fragment: a loader that wraps a module may mark its URL with one. */
 function plain(url: string): string {
   return url.replace(/[?#].*$/, "");
 }
