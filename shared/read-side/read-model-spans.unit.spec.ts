@@ -38,34 +38,32 @@ test("inside a trace: a CLIENT span named for the operation and collection, chil
   assert.equal(span.status.code, SpanStatusCode.UNSET);
 });
 
-test("a failed operation marks its span failed and rejects as it did", async () => {
+/**
+ * Runs `run` as `operation` under a span, expects it to reject with exactly `failure`, and returns
+ * the operation's span: it must have ended, marked failed with the failure's class.
+ */
+async function failedSpan(operation: string, failure: Error, run: () => Promise<unknown>) {
   exporter.reset();
-  const failure = new TypeError("no such collection");
   await assert.rejects(
-    underSpan(() => traced(products, "bulkWrite", () => Promise.reject(failure))),
+    underSpan(() => traced(products, operation, run)),
     (error) => error === failure,
   );
-  const span = exporter.getFinishedSpans().find((s) => s.name === "bulkWrite products");
-  assert.ok(span, "the operation's span");
+  const span = exporter.getFinishedSpans().find((s) => s.name === `${operation} products`);
+  assert.ok(span, "the operation's span was ended");
   assert.equal(span.status.code, SpanStatusCode.ERROR);
-  assert.equal(span.attributes["error.type"], "TypeError");
+  assert.equal(span.attributes["error.type"], failure.constructor.name);
+}
+
+test("a failed operation marks its span failed and rejects as it did", async () => {
+  const failure = new TypeError("no such collection");
+  await failedSpan("bulkWrite", failure, () => Promise.reject(failure));
 });
 
 test("an operation that throws before it has a promise still ends its span, failed", async () => {
-  exporter.reset();
   const failure = new RangeError("bad cursor");
-  await assert.rejects(
-    underSpan(() =>
-      traced(products, "find", () => {
-        throw failure;
-      }),
-    ),
-    (error) => error === failure,
-  );
-  const span = exporter.getFinishedSpans().find((s) => s.name === "find products");
-  assert.ok(span, "the operation's span was ended");
-  assert.equal(span.status.code, SpanStatusCode.ERROR);
-  assert.equal(span.attributes["error.type"], "RangeError");
+  await failedSpan("find", failure, () => {
+    throw failure;
+  });
 });
 
 test("outside any trace (bookkeeping on a timer): the operation runs, and no span is made", async () => {
