@@ -1,6 +1,5 @@
 // ListProductTags on the reader: the live generation's counts, sorted by count then tag (an index
 // serves the order; the counts are few, one per tag). Not cached, like every listing.
-
 import { traced } from "#shared/read-side/read-model-spans.ts";
 import type { ReaderDeps } from "#shared/read-side/reader-deps.ts";
 import { implement } from "#shared/transport/function.ts";

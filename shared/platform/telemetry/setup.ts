@@ -2,8 +2,9 @@
 // the service's own /metrics, and W3C trace context. Every span is the project's own, made where
 // the work is done (HTTP, gRPC, PostgreSQL, Kafka, MongoDB, Redis): no maintained instrumentation
 // patches a module; each we replaced cost its service a tenth to a third of its throughput or CPU
-// on its hot path (docs/architecture.md, "Naming conventions", spans). Started by the service's preload
-// (preload-<service>.ts) before any application module, so that the first span has a provider.
+// on its hot path (docs/architecture.md, "Naming conventions", spans). Started by the service's
+// preload (preload-<service>.ts) before any application module, so that the first span has a
+// provider.
 // OTEL_SDK_DISABLED=true switches all of it off; the standard OTEL_* variables (sampler, endpoint,
 // service name, resource attributes, exporters and protocols: exporters.ts) are honoured, and an
 // unsupported value stops the service with one line.
