@@ -229,8 +229,9 @@ export function versionedProjection<T extends string, D extends StateData, Doc e
     const stale = await generations.writing(spec.model, async ([live = spec.model, ...others]) => {
       const staleInLive = await into(live);
       for (const name of others) {
-        // A rebuild's copy may insert an id between this write's read and its insert (FerretDB's
-        // upsert is a read then a write): the duplicate key is then no proof of a newer version there,
+        // A rebuild's copy may insert an id between this write's read and its insert (stock
+        // FerretDB's upsert is a read then a write; the local build's is one statement, but nothing
+        // here relies on the server): the duplicate key is then no proof of a newer version there,
         // so those are written once more, as a replace of what the copy put.
         const clashed = await into(name);
         if (clashed.size > 0) await writeIntoSome(name, writes, clashed);
