@@ -232,7 +232,7 @@ function cpuSection(report: BenchReport): string[] {
     }),
   ]);
   const align: Align[] = ["left", ...processes.map((): Align => "right")];
-  return ["CPU ms per request, by process", ...alignTable(["", ...processes], rows, align)];
+  return ["CPU ms per request (per event for catch-up), by process", ...alignTable(["", ...processes], rows, align)];
 }
 
 /** The whole run as text: header, the scenario table, targets, memory, CPU. */

@@ -323,7 +323,7 @@ describe("formatReport", () => {
     assert.match(text, /writer\s+92\.3 \/ 26\.0\s+119 \/ —/);
     assert.match(
       text,
-      /CPU ms per request, by process\n\s+gateway\s+reader\s+redis\s+load generator\s+writer\s+postgres/,
+      /CPU ms per request \(per event for catch-up\), by process\n\s+gateway\s+reader\s+redis\s+load generator\s+writer\s+postgres/,
     );
     assert.match(text, /create\s+0\.350\s+—\s+—\s+0\.090\s+0\.920\s+0\.610/);
   });

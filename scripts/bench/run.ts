@@ -781,7 +781,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
           const reader = await system(`bench_${sizeLabel}`, { telemetry: true, env: dataset.env, only: ["reader"] });
           return reader.system;
         };
-        const result = await catchUp(main.system, restart, settings, dataset.liveIds, say);
+        const result = await catchUp(main.system, restart, settings, dataset.liveIds, options.servers, say);
         const outcome = scenarioResult(
           {
             id: `catch-up.${sizeLabel}`,
@@ -801,6 +801,8 @@ export async function runBench(options: BenchOptions): Promise<number> {
         );
         outcome.series = { "applied events by second": result.series };
         scenarios.push(outcome);
+        if (Object.keys(result.cpuPerEvent).length > 0)
+          cpu.push({ scenario: outcome.id, byProcess: result.cpuPerEvent });
       }
 
       await main.stop();

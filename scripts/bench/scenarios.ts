@@ -449,15 +449,17 @@ async function unsent(postgresUrl: string): Promise<number> {
 
 /**
  * A backlog of `events` updates made while the reader is down, then applied from a standing start
- * by a new reader: events per second from its first applied event to its last (or to the limit).
+ * by a new reader: events per second from its first applied event to its last (or to the limit),
+ * and the CPU each process (`servers` and the new reader) spent per event over the same span.
  */
 export async function catchUp(
   system: BenchSystem,
   startReader: () => Promise<BenchSystem>,
   settings: Settings,
   ids: string[],
+  servers: Record<string, number>,
   say: Say,
-): Promise<{ window: Window; series: [number, number][] }> {
+): Promise<{ window: Window; series: [number, number][]; cpuPerEvent: Record<string, number> }> {
   const reader = system.services.find((s) => s.name === "reader");
   await reader?.stop();
   // The backlog: updates through the gateway (as fast as the writer takes them), published by the relay.
@@ -491,17 +493,25 @@ export async function catchUp(
   say(`  catch-up: ${made} events waiting; starting a reader`);
   const fresh = await startReader();
   const url = fresh.urls.reader;
+  const pids = { ...servers, ...fresh.pids };
   const series: [number, number][] = [];
   const started = Date.now();
   let first: number | undefined;
   let last = started;
   let applied = 0;
+  // CPU from the first poll that saw events applied (the reader's start-up before it left out) to
+  // the last that saw more.
+  let cpuFrom: { snapshot: Record<string, number>; applied: number } | undefined;
+  let cpuTo: { snapshot: Record<string, number>; applied: number } | undefined;
   const limit = started + settings.catchUpLimitSeconds * 1000;
   while (applied < made && Date.now() < limit) {
     const now = await projectedEvents(url).catch(() => applied);
     if (now > applied) {
       first ??= Date.now();
       last = Date.now();
+      const mark = { snapshot: cpuSnapshot(pids), applied: now };
+      cpuFrom ??= mark;
+      cpuTo = mark;
     }
     applied = now;
     series.push([(Date.now() - started) / 1000, applied]);
@@ -510,7 +520,12 @@ export async function catchUp(
   const seconds = Math.max(0.001, (last - (first ?? started)) / 1000);
   const timedOut = applied < made;
   say(`  catch-up: ${applied} of ${made} applied in ${seconds.toFixed(1)} s${timedOut ? " (limit reached)" : ""}`);
+  const cpuPerEvent =
+    cpuFrom && cpuTo && cpuTo.applied > cpuFrom.applied
+      ? cpuPerRequest(cpuFrom.snapshot, cpuTo.snapshot, cpuTo.applied - cpuFrom.applied)
+      : {};
   return {
+    cpuPerEvent,
     window: {
       rate: applied / seconds,
       latency: { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 },
