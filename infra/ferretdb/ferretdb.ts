@@ -3,7 +3,7 @@
 // built with `go install`, lacking a release-time version file), built with this folder's patches:
 // pushdown.patch so that the read model's queries use indexes, sjson-decoding.patch so that reading
 // a document costs less, upsert.patch so that the projection's versioned upsert is one statement
-// (PATCH.md).
+// and a bulk of them one transaction (PATCH.md).
 import path from "node:path";
 import { MongoClient } from "mongodb";
 import { ensureGoBuild, type GoBuildOptions, goBinary, goMarker, goRequirement } from "../go-build.ts";

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { type Db, MongoClient } from "mongodb";
+import { type Db, Double, Int32, MongoClient } from "mongodb";
 import postgres from "postgres";
 import { getProductHandler } from "#functions/products/get-product/get-product.handler.ts";
 import { type ProductState, eventData as productData } from "#functions/products/product.ts";
@@ -217,6 +217,10 @@ async function same<T>(what: string, call: (db: Db) => Promise<T>): Promise<T> {
   if ("error" in s) throw new Error(`${what}: ${s.error}`);
   return s.value;
 }
+
+/** A collection's documents as stored, by _id: BSON bytes, so field order and number types count. */
+const stored = (db: Db, collection: string) =>
+  db.collection(collection).find({}, { raw: true }).sort({ _id: 1 }).toArray() as Promise<unknown[]>;
 
 interface Page {
   items: { id: string }[];
@@ -476,13 +480,17 @@ describe("the versioned upsert behaves the same on both", () => {
     // The patched build does a replacing upsert with a string _id in one statement when the
     // replacement does not match its filter (PATCH.md, "Upserts"); the others take the usual path.
     // Both kinds, mixed, on one collection and on one with a second unique index (usual path only).
+    // Documents are compared as stored: BSON bytes, so field order and number types count.
     const ids = ["u1", "u2", "u3", "u4"];
     type Filter = (id: string, version: number) => Record<string, unknown>;
     const byAnd: Filter = (id, version) => ({ $and: [{ _id: id }, { version: { $lt: version } }] });
+    // What a version the filter excludes is: the bound itself for $lt, the next one for $lte.
+    const lte: Filter = (id, version) => ({ _id: id, version: { $lte: version } });
     const filters: Filter[] = [
       (id, version) => ({ _id: id, version: { $lt: version } }),
-      (id, version) => ({ _id: id, version: { $lte: version } }),
+      lte,
       (id, version) => ({ _id: id, deleted: false, version: { $lt: version } }),
+      (id, version) => ({ _id: id, $or: [{ version: { $lt: version } }, { deleted: true }] }),
       byAnd,
       (id) => ({ _id: id }),
     ];
@@ -498,9 +506,10 @@ describe("the versioned upsert behaves the same on both", () => {
       const bound = 1 + Math.floor(random() * 6);
       // Mostly the projection's (a version the filter excludes); sometimes one it lets through, or
       // another _id, which no replacement may bring.
-      const version = random() < 0.7 ? bound : Math.max(0, bound - Math.floor(random() * 3));
-      const replacement: Record<string, unknown> = { version, deleted: random() < 0.2, name: pick(WORDS) };
       const filter = pick(filters);
+      const excluded = filter === lte ? bound + 1 : bound;
+      const version = random() < 0.7 ? excluded : Math.max(0, bound - Math.floor(random() * 3));
+      const replacement: Record<string, unknown> = { version, deleted: random() < 0.2, name: pick(WORDS) };
       // Without an _id equality in the filter, the replacement brings one (else the insert makes a
       // new ObjectId, a different one on each server).
       if (filter === byAnd || random() < 0.1) replacement._id = random() < 0.5 ? id : pick(ids);
@@ -516,31 +525,39 @@ describe("the versioned upsert behaves the same on both", () => {
           outcome(() => db.collection(collection).replaceOne(filter as never, replacement, { upsert: true })),
         );
       }
-      await same(`${collection}: the documents after`, (db) =>
-        db.collection(collection).find().sort({ _id: 1 }).toArray(),
-      );
+      await same(`${collection}: the documents after`, (db) => stored(db, collection));
     }
     // The same statements as ordered bulks of 1 to 8 (the patched build does a bulk's longest prefix
-    // it can in one transaction, up to its first stale statement): the same writes run, and both
-    // fail or neither. (Stock FerretDB reports every failure at index 0; the test above compares
-    // the patched build's index with MongoDB's.)
+    // it can in one transaction, up to its first stale statement): the same writes run, with the
+    // same counts and upserted ids (each at its statement's index), and both fail or neither. (Stock FerretDB reports every
+    // failure at index 0; the test above compares the patched build's index with MongoDB's.)
     for (let k = 0; k < ops.length; ) {
       const bulk = ops.slice(k, k + 1 + Math.floor(random() * 8));
       k += bulk.length;
       await same(`upserts_bulk: a bulk of ${JSON.stringify(bulk)}`, async (db) => {
         const collection = db.collection("upserts_bulk");
-        const failed = await collection
+        const result = await collection
           .bulkWrite(
             bulk.map(({ filter, replacement }) => ({ replaceOne: { filter, replacement, upsert: true } })) as never,
-            {
-              ordered: true,
-            },
+            { ordered: true },
           )
           .then(
-            () => false,
-            () => true,
+            ({ matchedCount, modifiedCount, upsertedCount, upsertedIds }) => ({
+              matchedCount,
+              modifiedCount,
+              upsertedCount,
+              upserted: Object.values(upsertedIds),
+              // Each upserted _id at its statement's index, as MongoDB reports it; stock FerretDB
+              // numbers them 0, 1, 2... (the pushdown patch fixes it).
+              indexed:
+                db !== patched ||
+                Object.entries(upsertedIds).every(
+                  ([k, id]) => (bulk[Number(k)]?.filter._id ?? bulk[Number(k)]?.replacement._id) === id,
+                ),
+            }),
+            () => "failed",
           );
-        return { failed, documents: await collection.find().sort({ _id: 1 }).toArray() };
+        return { result, documents: await stored(db, "upserts_bulk") };
       });
     }
   });
@@ -566,11 +583,64 @@ describe("the versioned upsert behaves the same on both", () => {
     ]);
   });
 
+  test("a replacement equal to the filter's equalities but for number types is stored as it says, alike", async () => {
+    // The stock upsert would insert the filter's values if the replacement compares equal to them
+    // (1 and 1.0 do) and replaces with the replacement's, so the patched build, which builds one
+    // document for both, leaves such a statement to the usual path.
+    const results = await same("replacing {n: 1} by {n: 1.0}", async (db) => {
+      const collection = db.collection("number_types");
+      await collection.insertOne({ _id: "n" as never, n: new Int32(1), version: 3 });
+      const filter = { _id: "n", n: 1, version: { $lt: 5 } } as never;
+      const { matchedCount, modifiedCount } = await collection.replaceOne(
+        filter,
+        { _id: "n" as never, n: new Double(1) },
+        { upsert: true },
+      );
+      return { matchedCount, modifiedCount, documents: await stored(db, "number_types") };
+    });
+    assert.equal(results.modifiedCount, 1);
+  });
+
+  test("a bulk of the projection's upserts is one transaction on the patched build, one a write on stock", async () => {
+    // Every row a transaction writes carries its id (xmin): the patched build writes a bulk's rows
+    // in one, stock FerretDB each in its own.
+    const writes = 12;
+    const transactions = async (db: Db, url: string) => {
+      await db.collection("one_transaction").bulkWrite(
+        Array.from({ length: writes }, (_, i) => ({
+          replaceOne: { filter: { _id: `t${i}`, version: { $lt: 1 } }, replacement: { version: 1 }, upsert: true },
+        })) as never,
+        { ordered: true },
+      );
+      const sql = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        const [table] = await sql<{ name: string }[]>`
+          select table_name as name from information_schema.tables
+          where table_schema = ${name} and table_name like 'one_transaction%'`;
+        assert.ok(table, "no table for the collection");
+        const [row] = await sql<{ rows: number; transactions: number }[]>`
+          select count(*)::int as rows, count(distinct xmin::text)::int as transactions
+          from ${sql(name)}.${sql(table.name)}`;
+        return row;
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    };
+    const [onPatched, onStock] = await Promise.all([
+      transactions(patched, config.postgres.ferretdbUrl),
+      transactions(stock, pgUrl(stockPgDatabase)),
+    ]);
+    assert.deepEqual(onStock, { rows: writes, transactions: writes });
+    assert.deepEqual(onPatched, { rows: writes, transactions: 1 });
+  });
+
   test("an update command of more statements than FerretDB's 50 pooled connections completes", async () => {
+    // $lte: the replacement matches its own filter, so the patched build takes the usual path, one
+    // pooled connection after another (the pushdown patch's fix; PATCH.md).
     const many = products.slice(0, 80);
     const result = await patched.collection(PRODUCTS).bulkWrite(
       many.map((p) => ({
-        replaceOne: { filter: { _id: p.id, version: { $lt: 1000 } }, replacement: { version: 1000 }, upsert: true },
+        replaceOne: { filter: { _id: p.id, version: { $lte: 1000 } }, replacement: { version: 1000 }, upsert: true },
       })) as never,
       { ordered: true },
     );
