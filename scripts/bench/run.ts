@@ -352,9 +352,11 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const scenarios: ScenarioResult[] = [];
   const cpu: CpuPerRequest[] = [];
   const samples: MemorySample[] = [];
-  const wanted = (id: string) => options.only === undefined || id.startsWith(options.only);
+  // --only takes one prefix or several, comma-separated (e.g. rebuild.100k,catch-up.100k).
+  const only = options.only?.split(",").filter((prefix) => prefix !== "");
+  const wanted = (id: string) => only === undefined || only.some((p) => id.startsWith(p));
   const wantedAny = (prefix: string) =>
-    options.only === undefined || prefix.startsWith(options.only) || options.only.startsWith(prefix);
+    only === undefined || only.some((p) => prefix.startsWith(p) || p.startsWith(prefix));
   const record = (outcome: { result: ScenarioResult; cpu: CpuPerRequest | undefined }) => {
     scenarios.push(outcome.result);
     if (outcome.cpu) cpu.push(outcome.cpu);
