@@ -25,7 +25,7 @@ const HELP = `usage: npm run bench [-- options]
 
   --smoke            1k products, one round, 1 s windows (about 55 s)
   --only PREFIX      only the scenarios whose id starts with PREFIX (e.g. search, read.cached), or
-                     with one of several, comma-separated (rebuild.100k,catch-up.100k)
+                     with one of several, comma-separated (rebuild,catch-up.100k)
   --compare FILE     print the change per figure against an earlier run's JSON report
   --profile ID       write CPU profiles of each service under scenario ID's load, print the top functions
   --out DIR          where the reports go (default .local/bench)

@@ -352,7 +352,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const scenarios: ScenarioResult[] = [];
   const cpu: CpuPerRequest[] = [];
   const samples: MemorySample[] = [];
-  // --only takes one prefix or several, comma-separated (e.g. rebuild.100k,catch-up.100k).
+  // --only takes one prefix or several, comma-separated (e.g. rebuild,catch-up.100k).
   const only = options.only?.split(",").filter((prefix) => prefix !== "");
   const wanted = (id: string) => only === undefined || only.some((p) => id.startsWith(p));
   const wantedAny = (prefix: string) =>
